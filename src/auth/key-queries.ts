@@ -1,0 +1,105 @@
+/**
+ * SQL for the api_keys table: one function per statement.
+ */
+import type { Pool, PoolClient } from "pg";
+import type { Role } from "./api-key.js";
+
+type Queryable = Pool | PoolClient;
+
+/** A stored key, as the domain sees it (never includes anything a client could authenticate with). */
+export interface KeyRow {
+  id: string;
+  secretSha256: Buffer;
+  role: Role;
+  mcpId: string | null;
+  name: string;
+  createdAt: Date;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+}
+
+interface DbKeyRow {
+  id: string;
+  secret_sha256: Buffer;
+  role: Role;
+  mcp_id: string | null;
+  name: string;
+  created_at: Date;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+}
+
+const COLUMNS = "id, secret_sha256, role, mcp_id, name, created_at, expires_at, revoked_at";
+
+function toKeyRow(row: DbKeyRow): KeyRow {
+  return {
+    id: row.id,
+    secretSha256: row.secret_sha256,
+    role: row.role,
+    mcpId: row.mcp_id,
+    name: row.name,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
+/** Inserts a new key. */
+export async function insertKey(
+  db: Queryable,
+  key: { id: string; secretSha256: Buffer; role: Role; mcpId: string | null; name: string; expiresAt: Date | null },
+): Promise<KeyRow> {
+  // Plain insert: ids are 64 random bits, a collision is a bug worth an error, not a retry.
+  const { rows } = await db.query<DbKeyRow>(
+    `INSERT INTO api_keys (id, secret_sha256, role, mcp_id, name, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     RETURNING ${COLUMNS}`,
+    [key.id, key.secretSha256, key.role, key.mcpId, key.name, key.expiresAt],
+  );
+  return toKeyRow(rows[0]!);
+}
+
+/** Finds a key by its public id, whatever its state (the caller decides what expired/revoked mean). */
+export async function findKey(db: Queryable, id: string): Promise<KeyRow | undefined> {
+  // Primary-key lookup: this runs on every authenticated call that misses the cache.
+  const { rows } = await db.query<DbKeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE id = $1`, [id]);
+  return rows[0] ? toKeyRow(rows[0]) : undefined;
+}
+
+/** Lists keys, newest first; revoked ones only when asked. */
+export async function listKeys(db: Queryable, options: { includeRevoked: boolean }): Promise<KeyRow[]> {
+  // Key counts are small (one per MCP and person); no pagination needed.
+  const { rows } = await db.query<DbKeyRow>(
+    `SELECT ${COLUMNS} FROM api_keys
+     WHERE $1 OR revoked_at IS NULL
+     ORDER BY created_at DESC, id`,
+    [options.includeRevoked],
+  );
+  return rows.map(toKeyRow);
+}
+
+/**
+ * Revokes a key now. Revoking an already revoked key keeps the first revocation time.
+ *
+ * @returns the key after the change, or undefined when no key has that id.
+ */
+export async function revokeKey(db: Queryable, id: string): Promise<KeyRow | undefined> {
+  // COALESCE keeps the original revocation time, so revoking twice is harmless and auditable.
+  const { rows } = await db.query<DbKeyRow>(
+    `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now())
+     WHERE id = $1
+     RETURNING ${COLUMNS}`,
+    [id],
+  );
+  return rows[0] ? toKeyRow(rows[0]) : undefined;
+}
+
+/** Counts admin keys that can still be used (not revoked, not expired). */
+export async function countUsableAdminKeys(db: Queryable): Promise<number> {
+  // Asked at every start to decide whether the quick-start admin key must be created.
+  const { rows } = await db.query<{ n: string }>(
+    `SELECT count(*) AS n FROM api_keys
+     WHERE role = 'admin' AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
+  );
+  return Number(rows[0]!.n);
+}

@@ -1,0 +1,72 @@
+/**
+ * The `mcp-coordinator` command: parses the command line and runs a subcommand.
+ */
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { ConfigError } from "../config/errors.js";
+import { configArgOptions, loadConfig } from "../config/load.js";
+import { KeyRequestError } from "../auth/keys.js";
+import { runKeys } from "./keys-command.js";
+import { runMigrate } from "./migrate-command.js";
+import { runServe } from "./serve.js";
+import { usage } from "./usage.js";
+import { UsageError } from "./usage-error.js";
+
+const COMMAND_OPTIONS = {
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean" },
+  // keys
+  role: { type: "string" },
+  "mcp-id": { type: "string" },
+  name: { type: "string" },
+  expires: { type: "string" },
+  all: { type: "boolean" },
+  json: { type: "boolean" },
+} as const;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { ...configArgOptions(), ...COMMAND_OPTIONS },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(usage());
+    return 0;
+  }
+  if (values.version) {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+    process.stdout.write(`${pkg.version}\n`);
+    return 0;
+  }
+  const [command = "serve", ...rest] = positionals;
+  const config = loadConfig(values, process.env);
+  switch (command) {
+    case "serve":
+      if (rest.length) throw new UsageError(`serve takes no arguments; got "${rest.join(" ")}"`);
+      return runServe(config);
+    case "migrate":
+      return runMigrate(config);
+    case "keys":
+      return runKeys(config, rest, values);
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const expected =
+      error instanceof ConfigError ||
+      error instanceof UsageError ||
+      error instanceof KeyRequestError ||
+      (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+    process.stderr.write(`mcp-coordinator: ${(error as Error).message}\n`);
+    if (expected) process.stderr.write("Run 'mcp-coordinator --help' for usage.\n");
+    process.exitCode = expected ? 2 : 1;
+  },
+);

@@ -1,0 +1,24 @@
+/**
+ * `--help` text for the command and its subcommands.
+ */
+import { configHelp } from "../config/load.js";
+
+/** The top-level usage. */
+export function usage(): string {
+  return `mcp-coordinator: the coordinator MCP servers report to and workflows ask humans through.
+
+Usage:
+  mcp-coordinator [serve] [options]       run the gRPC server (the default command)
+  mcp-coordinator migrate [options]       apply database migrations and exit
+  mcp-coordinator keys create --role <mcp|workflow|operator|admin> [--mcp-id <id>] [--name <text>]
+                              [--expires <90d | 2027-01-01T00:00:00Z>] [--json] [options]
+  mcp-coordinator keys list [--all] [--json] [options]
+  mcp-coordinator keys revoke <key-id> [options]
+  mcp-coordinator --help | --version
+
+Options (a flag beats its environment variable, which beats the default):
+${configHelp()}
+
+Exit status: 0 success, 1 runtime failure, 2 bad usage or configuration.
+`;
+}

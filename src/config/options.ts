@@ -1,0 +1,186 @@
+/**
+ * The coordinator's settings: one table that drives parsing, validation and `--help`.
+ *
+ * Precedence, highest first: command-line flag, environment variable, built-in default.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { ConfigError } from "./errors.js";
+import { parseDuration } from "./duration.js";
+
+/** Log levels pino understands, least to most verbose. */
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** Every setting of the coordinator, already validated. */
+export interface Config {
+  /** host:port the gRPC server binds to; port 0 picks a free one. */
+  listen: string;
+  /** Postgres to use; when absent an embedded PostgreSQL is started under dataDir. */
+  databaseUrl: string | undefined;
+  /** Where the embedded PostgreSQL and the first-start admin key live. */
+  dataDir: string;
+  /** PEM certificate chain for TLS; TLS is on when both cert and key are set. */
+  tlsCert: string | undefined;
+  /** PEM private key for TLS. */
+  tlsKey: string | undefined;
+  logLevel: (typeof LOG_LEVELS)[number];
+  /** How long shutdown waits for streams and writes before force-closing. */
+  shutdownGraceMs: number;
+  /** Port of the embedded PostgreSQL; 0 picks a free port at each start. */
+  embeddedPgPort: number;
+  /** Maximum connections in the Postgres pool. */
+  dbPoolSize: number;
+}
+
+/** One row of the settings table. */
+export interface OptionSpec<K extends keyof Config = keyof Config> {
+  key: K;
+  flag: string;
+  env: string;
+  /** Shown in `--help` as `--flag <valueName>`. */
+  valueName: string;
+  description: string;
+  /** The default as a user would type it; undefined means "not set". */
+  defaultValue: string | undefined;
+  /** Turns the raw text into the typed value; throws ConfigError naming the setting on bad input. */
+  parse: (raw: string, source: string) => Config[K];
+}
+
+function option<K extends keyof Config>(spec: OptionSpec<K>): OptionSpec<K> {
+  return spec;
+}
+
+export const OPTIONS = [
+  option({
+    key: "listen",
+    flag: "listen",
+    env: "MCPC_LISTEN",
+    valueName: "host:port",
+    description: "address the gRPC server listens on (port 0 picks a free port)",
+    defaultValue: "127.0.0.1:50051",
+    parse: parseListen,
+  }),
+  option({
+    key: "databaseUrl",
+    flag: "database-url",
+    env: "DATABASE_URL",
+    valueName: "url",
+    description: "PostgreSQL connection string; unset starts an embedded PostgreSQL in the data directory",
+    defaultValue: undefined,
+    parse: parseDatabaseUrl,
+  }),
+  option({
+    key: "dataDir",
+    flag: "data-dir",
+    env: "MCPC_DATA_DIR",
+    valueName: "path",
+    description: "directory for the embedded PostgreSQL and the first-start admin key",
+    defaultValue: "./data",
+    parse: (raw, source) => nonEmpty(raw, source),
+  }),
+  option({
+    key: "tlsCert",
+    flag: "tls-cert",
+    env: "MCPC_TLS_CERT",
+    valueName: "file",
+    description: "PEM certificate chain; with --tls-key, serve TLS instead of plaintext",
+    defaultValue: undefined,
+    parse: readablePath,
+  }),
+  option({
+    key: "tlsKey",
+    flag: "tls-key",
+    env: "MCPC_TLS_KEY",
+    valueName: "file",
+    description: "PEM private key for --tls-cert",
+    defaultValue: undefined,
+    parse: readablePath,
+  }),
+  option({
+    key: "logLevel",
+    flag: "log-level",
+    env: "MCPC_LOG_LEVEL",
+    valueName: "level",
+    description: `log verbosity: ${LOG_LEVELS.join(", ")}`,
+    defaultValue: "info",
+    parse: (raw, source) => {
+      const level = LOG_LEVELS.find((l) => l === raw.toLowerCase());
+      if (!level) throw new ConfigError(`${source} must be one of ${LOG_LEVELS.join(", ")}; got "${raw}"`);
+      return level;
+    },
+  }),
+  option({
+    key: "shutdownGraceMs",
+    flag: "shutdown-grace",
+    env: "MCPC_SHUTDOWN_GRACE",
+    valueName: "duration",
+    description: "how long shutdown lets streams drain and writes finish before closing them (e.g. 10s, 500ms)",
+    defaultValue: "10s",
+    parse: (raw, source) => parseDuration(raw, source),
+  }),
+  option({
+    key: "embeddedPgPort",
+    flag: "embedded-pg-port",
+    env: "MCPC_EMBEDDED_PG_PORT",
+    valueName: "port",
+    description: "TCP port of the embedded PostgreSQL on 127.0.0.1 (0 picks a free one)",
+    defaultValue: "0",
+    parse: (raw, source) => integerIn(raw, source, 0, 65535),
+  }),
+  option({
+    key: "dbPoolSize",
+    flag: "db-pool-size",
+    env: "MCPC_DB_POOL_SIZE",
+    valueName: "n",
+    description: "maximum PostgreSQL connections this process opens",
+    defaultValue: "10",
+    parse: (raw, source) => integerIn(raw, source, 1, 1000),
+  }),
+] as const satisfies readonly OptionSpec<keyof Config>[];
+
+function nonEmpty(raw: string, source: string): string {
+  if (raw.trim() === "") throw new ConfigError(`${source} must not be empty`);
+  return raw;
+}
+
+function integerIn(raw: string, source: string, min: number, max: number): number {
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || value < min || value > max) {
+    throw new ConfigError(`${source} must be a whole number from ${min} to ${max}; got "${raw}"`);
+  }
+  return value;
+}
+
+function parseListen(raw: string, source: string): string {
+  // host:port, [ipv6]:port, or unix:/path (grpc-js understands all three).
+  if (raw.startsWith("unix:")) return nonEmpty(raw, source);
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d+)$/.exec(raw);
+  if (!match || Number(match[2]) > 65535) {
+    throw new ConfigError(`${source} must look like host:port (e.g. 127.0.0.1:50051 or 0.0.0.0:0); got "${raw}"`);
+  }
+  return raw;
+}
+
+function parseDatabaseUrl(raw: string, source: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    // Never echo the value: it may hold a password.
+    throw new ConfigError(`${source} is not a valid URL (expected postgres://user:password@host:port/database)`);
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
+    throw new ConfigError(`${source} must start with postgres:// or postgresql://; got "${url.protocol}//..."`);
+  }
+  return raw;
+}
+
+function readablePath(raw: string, source: string): string {
+  nonEmpty(raw, source);
+  if (!existsSync(raw)) throw new ConfigError(`${source}: file "${raw}" does not exist`);
+  try {
+    readFileSync(raw);
+  } catch (error) {
+    throw new ConfigError(`${source}: cannot read "${raw}": ${(error as Error).message}`);
+  }
+  return raw;
+}

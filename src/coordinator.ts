@@ -1,0 +1,128 @@
+/**
+ * The composition root: database, migrations, first-start key, gRPC server, and shutdown order.
+ */
+import type { Pool } from "pg";
+import type { Logger } from "pino";
+import { Authenticator } from "./auth/authenticator.js";
+import { ensureAdminKey, type BootstrapResult } from "./auth/bootstrap.js";
+import type { Config } from "./config/options.js";
+import { openDatabase, type Database } from "./store/open.js";
+import { migrate } from "./store/migrate.js";
+import { HealthState, ServingStatus } from "./transport/health.js";
+import { Lifecycle } from "./transport/lifecycle.js";
+import { SERVICE_NAMES, startGrpcServer } from "./transport/server.js";
+
+/** A running coordinator. */
+export interface Coordinator {
+  /** The bound gRPC port (the configured one, or the one picked for port 0). */
+  port: number;
+  pool: Pool;
+  health: HealthState;
+  /** Whether this start created the admin key (shown once by the caller). */
+  bootstrap: BootstrapResult;
+  /**
+   * Graceful shutdown: NOT_SERVING, streams told to end, in-flight calls given the grace period,
+   * then force-closed; then the database pool and the embedded PostgreSQL stop. Idempotent.
+   */
+  shutdown(): Promise<void>;
+}
+
+/** Options beyond the configuration, mostly for tests. */
+export interface StartOptions {
+  logger: Logger;
+  /** How often database reachability is re-checked for health (ms). */
+  databaseCheckIntervalMs?: number;
+}
+
+/**
+ * Starts a coordinator: opens (or starts) the database, listens with health NOT_SERVING, migrates,
+ * ensures an admin key exists, then reports SERVING.
+ *
+ * @throws when the database cannot be opened or migrated, or the address cannot be bound; anything
+ *   already started is stopped first.
+ */
+export async function startCoordinator(config: Config, options: StartOptions): Promise<Coordinator> {
+  const { logger } = options;
+  const database = await openDatabase(config, logger);
+  const health = new HealthState(SERVICE_NAMES.filter((name) => name !== "grpc.health.v1.Health"));
+  const lifecycle = new Lifecycle();
+  const authenticator = new Authenticator(database.pool);
+
+  let grpc: Awaited<ReturnType<typeof startGrpcServer>>;
+  try {
+    grpc = await startGrpcServer({
+      listen: config.listen,
+      tls: config.tlsCert && config.tlsKey ? { certPath: config.tlsCert, keyPath: config.tlsKey } : undefined,
+      logger,
+      authenticator,
+      health,
+      lifecycle,
+    });
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  logger.info({ address: config.listen, port: grpc.port, tls: Boolean(config.tlsCert) }, "gRPC server listening (NOT_SERVING until the database is ready)");
+
+  let bootstrap: BootstrapResult;
+  try {
+    const { applied } = await migrate(database.pool, logger);
+    logger.info({ applied }, applied.length ? "migrations applied" : "schema up to date");
+    bootstrap = await ensureAdminKey(database.pool, config.dataDir);
+  } catch (error) {
+    grpc.server.forceShutdown();
+    await database.close();
+    throw error;
+  }
+  health.setAll(ServingStatus.SERVING);
+
+  const watchdog = watchDatabase(database, health, lifecycle, logger, options.databaseCheckIntervalMs ?? 5_000);
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = () =>
+    (stopping ??= (async () => {
+      logger.info({ graceMs: config.shutdownGraceMs }, "shutting down");
+      health.setAll(ServingStatus.NOT_SERVING);
+      lifecycle.beginShutdown();
+      clearInterval(watchdog);
+      const drained = await settleWithin(grpc.server.shutdown(), config.shutdownGraceMs);
+      if (!drained) {
+        logger.warn({ graceMs: config.shutdownGraceMs }, "calls still open after the grace period; closing them");
+        grpc.server.forceShutdown();
+      }
+      await database.close();
+      logger.info("shutdown complete");
+    })());
+
+  return { port: grpc.port, pool: database.pool, health, bootstrap, shutdown };
+}
+
+/** Flips health to NOT_SERVING while the database is unreachable, and back when it returns. */
+function watchDatabase(database: Database, health: HealthState, lifecycle: Lifecycle, logger: Logger, intervalMs: number) {
+  let reachable = true;
+  const timer = setInterval(() => {
+    database.pool
+      .query("SELECT 1")
+      .then(() => true, () => false)
+      .then((ok) => {
+        if (ok === reachable || lifecycle.shuttingDown.aborted) return;
+        reachable = ok;
+        health.setAll(ok ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
+        if (ok) logger.info("database reachable again; SERVING");
+        else logger.error("database unreachable; NOT_SERVING");
+      });
+  }, intervalMs);
+  timer.unref();
+  return timer;
+}
+
+/** Resolves true when `promise` settles within `ms`, false otherwise. */
+async function settleWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

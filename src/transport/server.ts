@@ -1,0 +1,94 @@
+/**
+ * Assembles the gRPC server: middleware, the coordinator's services, health and reflection.
+ */
+import { readFileSync } from "node:fs";
+import { ServerCredentials } from "@grpc/grpc-js";
+import { createServer, type Server } from "nice-grpc";
+import type { Logger } from "pino";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import { HumanLoopService } from "../../gen/coordinator/v1/human_loop_service_pb.js";
+import { InteractionService } from "../../gen/coordinator/v1/interaction_service_pb.js";
+import { ServerReflectionService } from "nice-grpc-server-reflection";
+import type { Authenticator } from "../auth/authenticator.js";
+import { authMiddleware } from "./auth-middleware.js";
+import { toNiceDefinition } from "./definition.js";
+import { errorMiddleware } from "./error-middleware.js";
+import { healthService, type HealthState } from "./health.js";
+import type { Lifecycle } from "./lifecycle.js";
+import { callLogMiddleware } from "./log-middleware.js";
+import { reflectionService, ServerReflectionV1AlphaService } from "./reflection.js";
+import { unimplementedHandlers } from "./unimplemented.js";
+
+/** Full names of the services this server exposes (reflection lists these). */
+export const SERVICE_NAMES = [InteractionService.typeName, HumanLoopService.typeName, Health.typeName] as const;
+
+/** The largest request message accepted, in bytes (file answers in decisions are the big ones). */
+export const MAX_RECEIVE_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+/** What the transport needs from the rest of the coordinator. */
+export interface GrpcServerOptions {
+  listen: string;
+  tls: { certPath: string; keyPath: string } | undefined;
+  logger: Logger;
+  authenticator: Authenticator;
+  health: HealthState;
+  lifecycle: Lifecycle;
+}
+
+/** A listening server and the port it bound (useful when asked for port 0). */
+export interface RunningGrpcServer {
+  server: Server;
+  port: number;
+}
+
+/**
+ * Builds the server and starts listening.
+ *
+ * @throws when the address cannot be bound (in use, permission) — the message says which address.
+ */
+export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
+  const server = createServer({
+    "grpc.max_receive_message_length": MAX_RECEIVE_MESSAGE_BYTES,
+    // Ping idle connections so a vanished client's resources are released within a minute.
+    "grpc.keepalive_time_ms": 30_000,
+    "grpc.keepalive_timeout_ms": 10_000,
+    "grpc.keepalive_permit_without_calls": 1,
+  })
+    .use(callLogMiddleware(options.logger))
+    .use(errorMiddleware(options.logger));
+
+  const authenticated = server.with(authMiddleware(options.authenticator));
+  authenticated.add(
+    toNiceDefinition(InteractionService),
+    unimplementedHandlers(InteractionService, (method) =>
+      ["StreamInteractions", "ReportInteractions", "RegisterMcp", "ListMcps"].includes(method)
+        ? "the ingest and registry work (issue #3)"
+        : "the log manager's read side (issue #5)",
+    ) as never,
+  );
+  authenticated.add(
+    toNiceDefinition(HumanLoopService),
+    unimplementedHandlers(HumanLoopService, () => "the human-in-the-loop work (issue #4)") as never,
+  );
+
+  // Probes and debugging tools need no key.
+  server.add(toNiceDefinition(Health), healthService(options.health, options.lifecycle));
+  const reflection = reflectionService(SERVICE_NAMES);
+  server.add(ServerReflectionService, reflection);
+  server.add(ServerReflectionV1AlphaService, reflection);
+
+  let port: number;
+  try {
+    port = await server.listen(options.listen, credentials(options.tls));
+  } catch (error) {
+    throw new Error(`cannot listen on ${options.listen}: ${(error as Error).message}`);
+  }
+  return { server, port };
+}
+
+function credentials(tls: GrpcServerOptions["tls"]): ServerCredentials {
+  if (!tls) return ServerCredentials.createInsecure();
+  return ServerCredentials.createSsl(null, [
+    { cert_chain: readFileSync(tls.certPath), private_key: readFileSync(tls.keyPath) },
+  ]);
+}

@@ -1,0 +1,57 @@
+/**
+ * Starts a coordinator in this process on a fresh test database, on a free port.
+ */
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { Config } from "../../src/config/options.js";
+import { startCoordinator, type Coordinator } from "../../src/coordinator.js";
+import { createTestDatabase } from "./database.js";
+import { testLogger } from "./logger.js";
+
+/** A coordinator under test, with its database and the admin token it created. */
+export interface TestCoordinator {
+  coordinator: Coordinator;
+  address: string;
+  adminToken: string;
+  config: Config;
+  databaseUrl: string;
+  /** Shuts the coordinator down and drops its database and data directory. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts one.
+ *
+ * @param overrides - config fields to change (e.g. a short shutdown grace).
+ */
+export async function startTestCoordinator(overrides: Partial<Config> = {}): Promise<TestCoordinator> {
+  const database = await createTestDatabase();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), "mcpc-test-"));
+  const config: Config = {
+    listen: "127.0.0.1:0",
+    databaseUrl: database.connectionString,
+    dataDir,
+    tlsCert: undefined,
+    tlsKey: undefined,
+    logLevel: "silent",
+    shutdownGraceMs: 2_000,
+    embeddedPgPort: 0,
+    dbPoolSize: 5,
+    ...overrides,
+  };
+  const coordinator = await startCoordinator(config, { logger: testLogger() });
+  const adminToken = (await readFile(path.join(dataDir, "admin.key"), "utf8")).trim();
+  return {
+    coordinator,
+    address: `127.0.0.1:${coordinator.port}`,
+    adminToken,
+    config,
+    databaseUrl: database.connectionString,
+    async stop() {
+      await coordinator.shutdown();
+      await database.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
