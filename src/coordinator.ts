@@ -72,7 +72,7 @@ export async function startCoordinator(config: Config, options: StartOptions): P
   } catch (error) {
     grpc.server.forceShutdown();
     await database.close();
-    throw error;
+    throw new Error(`cannot prepare the database (${describeDatabase(config)}): ${(error as Error).message}`, { cause: error });
   }
   health.setAll(ServingStatus.SERVING);
 
@@ -95,6 +95,13 @@ export async function startCoordinator(config: Config, options: StartOptions): P
     })());
 
   return { port: grpc.port, pool: database.pool, health, bootstrap, shutdown };
+}
+
+/** Where the database is, for error messages: never the password. */
+function describeDatabase(config: Config): string {
+  if (!config.databaseUrl) return `embedded PostgreSQL in ${config.dataDir}`;
+  const url = new URL(config.databaseUrl);
+  return `DATABASE_URL host ${url.host || "(default)"}, database ${url.pathname.slice(1) || "(default)"}`;
 }
 
 /** Flips health to NOT_SERVING while the database is unreachable, and back when it returns. */
