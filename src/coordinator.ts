@@ -8,6 +8,7 @@ import { ensureAdminKey, type BootstrapResult } from "./auth/bootstrap.js";
 import type { Config } from "./config/options.js";
 import { openDatabase, type Database } from "./store/open.js";
 import { migrate } from "./store/migrate.js";
+import { checkDatabase } from "./store/pool.js";
 import { HealthState, ServingStatus } from "./transport/health.js";
 import { Lifecycle } from "./transport/lifecycle.js";
 import { SERVICE_NAMES, startGrpcServer } from "./transport/server.js";
@@ -30,8 +31,10 @@ export interface Coordinator {
 /** Options beyond the configuration, mostly for tests. */
 export interface StartOptions {
   logger: Logger;
-  /** How often database reachability is re-checked for health (ms). */
+  /** How often database reachability is re-checked for health (ms). Default 5 s. */
   databaseCheckIntervalMs?: number;
+  /** How long a looked-up API key is trusted before it is read again (ms). Default 5 s. */
+  authCacheTtlMs?: number;
 }
 
 /**
@@ -46,7 +49,7 @@ export async function startCoordinator(config: Config, options: StartOptions): P
   const database = await openDatabase(config, logger);
   const health = new HealthState(SERVICE_NAMES.filter((name) => name !== "grpc.health.v1.Health"));
   const lifecycle = new Lifecycle();
-  const authenticator = new Authenticator(database.pool);
+  const authenticator = new Authenticator(database.pool, { cacheTtlMs: options.authCacheTtlMs ?? 5_000 });
 
   let grpc: Awaited<ReturnType<typeof startGrpcServer>>;
   try {
@@ -104,20 +107,29 @@ function describeDatabase(config: Config): string {
   return `DATABASE_URL host ${url.host || "(default)"}, database ${url.pathname.slice(1) || "(default)"}`;
 }
 
-/** Flips health to NOT_SERVING while the database is unreachable, and back when it returns. */
+/**
+ * Flips health to NOT_SERVING while the database is unreachable, and back when it returns. One
+ * check at a time, each bounded by the interval: a hung database must not pile up checks that
+ * hold pool connections (the key lookups need them), and a check that does not answer in time
+ * counts as unreachable.
+ */
 function watchDatabase(database: Database, health: HealthState, lifecycle: Lifecycle, logger: Logger, intervalMs: number) {
   let reachable = true;
+  let checking = false;
+  const report = (ok: boolean) => {
+    if (ok === reachable || lifecycle.shuttingDown.aborted) return;
+    reachable = ok;
+    health.setAll(ok ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
+    if (ok) logger.info("database reachable again; SERVING");
+    else logger.error("database unreachable; NOT_SERVING");
+  };
   const timer = setInterval(() => {
-    database.pool
-      .query("SELECT 1")
-      .then(() => true, () => false)
-      .then((ok) => {
-        if (ok === reachable || lifecycle.shuttingDown.aborted) return;
-        reachable = ok;
-        health.setAll(ok ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
-        if (ok) logger.info("database reachable again; SERVING");
-        else logger.error("database unreachable; NOT_SERVING");
-      });
+    // The previous check still holds its connection: do not take another one.
+    if (checking) return report(false);
+    checking = true;
+    const check = checkDatabase(database.pool).then(() => true, () => false);
+    void check.finally(() => (checking = false));
+    void Promise.race([check, delay(intervalMs, false)]).then(report);
   }, intervalMs);
   timer.unref();
   return timer;
@@ -125,11 +137,10 @@ function watchDatabase(database: Database, health: HealthState, lifecycle: Lifec
 
 /** Resolves true when `promise` settles within `ms`, false otherwise. */
 async function settleWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([promise.then(() => true, () => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return Promise.race([promise.then(() => true, () => true), delay(ms, false)]);
+}
+
+/** Resolves with `value` after `ms`, without keeping the process alive. */
+function delay<T>(ms: number, value: T): Promise<T> {
+  return new Promise((resolve) => setTimeout(() => resolve(value), ms).unref());
 }

@@ -6,8 +6,9 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 
-/** What authentication is for: one role per key. */
+/** The roles a key can have: one per key (see permissions.ts for what each may call). */
 export const ROLES = ["mcp", "workflow", "operator", "admin"] as const;
+/** One of {@link ROLES}. */
 export type Role = (typeof ROLES)[number];
 
 const PREFIX = "mcpc";

@@ -94,12 +94,19 @@ export async function revokeKey(db: Queryable, id: string): Promise<KeyRow | und
   return rows[0] ? toKeyRow(rows[0]) : undefined;
 }
 
-/** Counts admin keys that can still be used (not revoked, not expired). */
-export async function countUsableAdminKeys(db: Queryable): Promise<number> {
-  // Asked at every start to decide whether the quick-start admin key must be created.
-  const { rows } = await db.query<{ n: string }>(
-    `SELECT count(*) AS n FROM api_keys
-     WHERE role = 'admin' AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
-  );
+/** Counts admin keys in any state (revoked and expired ones too). */
+export async function countAdminKeys(db: Queryable): Promise<number> {
+  // Asked at every start: the quick-start key is made only when no admin key was ever made, so
+  // revoking every admin key sticks across restarts (recover with `keys create --role admin`).
+  const { rows } = await db.query<{ n: string }>(`SELECT count(*) AS n FROM api_keys WHERE role = 'admin'`);
   return Number(rows[0]!.n);
+}
+
+/**
+ * Serialises the first-start check-then-create across replicas; released at the end of the
+ * caller's transaction.
+ */
+export async function lockAdminKeyBootstrap(db: PoolClient): Promise<void> {
+  // Transaction-scoped advisory lock: nothing to clean up if the process dies holding it.
+  await db.query("SELECT pg_advisory_xact_lock(hashtext('mcp-coordinator:admin-key-bootstrap'))");
 }

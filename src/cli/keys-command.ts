@@ -62,7 +62,8 @@ export async function runKeys(config: Config, args: string[], flags: KeysFlags):
 function parseExpiry(raw: string): Date {
   // Either a duration from now ("90d") or an absolute ISO 8601 time.
   if (/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/.test(raw.trim())) return new Date(Date.now() + parseDuration(raw, "--expires"));
-  const at = new Date(raw);
+  // A full date is required: a bare "3000" or "90" would otherwise parse as a year.
+  const at = /^\d{4}-\d{2}-\d{2}/.test(raw.trim()) ? new Date(raw) : new Date(Number.NaN);
   if (Number.isNaN(at.getTime())) {
     throw new ConfigError(`--expires must be a duration (90d, 12h) or an ISO 8601 time (2027-01-01T00:00:00Z); got "${raw}"`);
   }

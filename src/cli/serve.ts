@@ -28,8 +28,16 @@ export async function runServe(config: Config): Promise<number> {
     }
     stopRequested = { reason, exitCode };
     logger.info({ reason }, "stop requested");
-    // A signal during startup is honoured once startup finishes (below).
-    if (coordinator) shutdown(coordinator, exitCode);
+    if (coordinator) {
+      shutdown(coordinator, exitCode);
+    } else {
+      // During startup: honoured once startup finishes (below). Startup can wait on things that
+      // never come (another replica holding the migration lock), so it gets the grace period too.
+      setTimeout(() => {
+        logger.error({ graceMs: config.shutdownGraceMs }, "still starting after the grace period; exiting");
+        process.exit(1);
+      }, config.shutdownGraceMs).unref();
+    }
   };
   const shutdown = (running: Coordinator, exitCode: number) =>
     running.shutdown().then(
@@ -52,9 +60,16 @@ export async function runServe(config: Config): Promise<number> {
   coordinator = await startCoordinator(config, { logger });
   if (coordinator.bootstrap.created) {
     // Shown once, on stderr, outside the JSON log stream; never logged.
-    process.stderr.write(adminKeyBanner(coordinator.bootstrap, config.listen, coordinator.port));
+    process.stderr.write(adminKeyBanner(coordinator.bootstrap, {
+        listen: config.listen,
+        port: coordinator.port,
+        tls: config.tlsCert !== undefined,
+      }));
   }
   logger.info({ port: coordinator.port }, "coordinator serving");
   if (stopRequested) shutdown(coordinator, stopRequested.exitCode);
-  return done;
+  const code = await done;
+  // Everything we opened is closed; a handle someone leaked must not keep the process alive.
+  setTimeout(() => process.exit(code), 2_000).unref();
+  return code;
 }

@@ -1,3 +1,6 @@
+/**
+ * Human-typed durations for settings and flags (`10s`, `500ms`, `90d`).
+ */
 import { ConfigError } from "./errors.js";
 
 const UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };

@@ -49,6 +49,7 @@ function option<K extends keyof Config>(spec: OptionSpec<K>): OptionSpec<K> {
   return spec;
 }
 
+/** Every setting, in `--help` order. Adding a row here adds the flag, the variable and the help. */
 export const OPTIONS = [
   option({
     key: "listen",

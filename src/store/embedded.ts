@@ -3,9 +3,9 @@
  * cluster lives in `<dataDir>/pg` and is kept across restarts.
  *
  * Three situations are handled, decided by `<dataDir>/pg/postmaster.pid` and `<dataDir>/pg-owner.pid`:
- * - no server running: initdb on first use, start one, we own it (stop() stops it);
+ * - no server running: initdb on first use, start one, we own it;
  * - a server running whose owner is alive (e.g. `mcp-coordinator keys ...` while the coordinator
- *   serves): connect to it, owned=false, stop() does nothing;
+ *   serves): connect to it, owned=false;
  * - a server running whose owner died (a coordinator killed with -9 leaves postgres behind, because
  *   we start it detached): adopt it, we own it from now on.
  */
@@ -18,6 +18,7 @@ import type { Logger } from "pino";
 
 import { ensureServerUser, loadEmbeddedBinaries } from "./embedded-binaries.js";
 import type { ServerUser } from "./embedded-binaries.js";
+import { releaseSharedServer, type SharedServer } from "./embedded-release.js";
 import { exists, readOwner, readPassword, removeOwner, writeOwner, writePassword } from "./embedded-state.js";
 import { isProcessAlive, readPostmasterPid, spawnPostmaster, stopPostmaster, waitForPostmasterReady } from "./postmaster.js";
 
@@ -45,9 +46,13 @@ export interface EmbeddedPostgresOptions {
 export interface EmbeddedPostgres {
   /** postgresql:// URL of the {@link APP_DATABASE} database, password included: never log it. */
   connectionString: string;
-  /** True when this process must stop the server (it started or adopted it). */
+  /** True when this process started or adopted the server (it is recorded as the owner). */
   owned: boolean;
-  /** Stops the server if owned (fast shutdown), else does nothing. Safe to call twice. */
+  /**
+   * Releases the server: stops it when no other coordinator process uses it, else leaves it
+   * running for them (see embedded-release.ts). Call after closing this process's pools. Safe
+   * to call twice.
+   */
   stop(): Promise<void>;
 }
 
@@ -71,7 +76,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     }
     // The pid was reused by an unrelated process (typical after a container restart, where pids
     // start small again). postgres would refuse to start ("Is another postmaster running?").
-    logger.warn({ pid: running.pid }, "removing a stale postmaster.pid whose pid now belongs to another program");
+    logger.warn({ stalePid: running.pid }, "removing a stale postmaster.pid whose pid now belongs to another program");
     await rm(path.join(pgDir, "postmaster.pid"), { force: true });
   }
   // A postmaster.pid whose pid is dead (crash, power loss) is left for postgres: at start it notices
@@ -105,18 +110,19 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       throw err;
     }
     const pid = server.child.pid as number;
-    await writeOwner(dataDir);
-    logger.info({ pid, port, dataDir: pgDir }, "embedded PostgreSQL started");
-    const connectionString = await ensureAppDatabase(port, password);
-    return {
-      connectionString,
-      owned: true,
-      stop: once(async () => {
-        await stopPostmaster(pgDir, pid, { timeoutMs: 30_000, exited: server.exited });
-        await removeOwner(dataDir);
-        logger.info({ pid }, "embedded PostgreSQL stopped");
-      }),
-    };
+    let connectionString: string;
+    try {
+      await writeOwner(dataDir);
+      connectionString = await ensureAppDatabase(port, password);
+    } catch (err) {
+      // Detached: nothing else would stop a server we started but could not hand over.
+      await stopPostmaster(pgDir, pid, { timeoutMs: 5_000, exited: server.exited });
+      await removeOwner(dataDir);
+      throw err;
+    }
+    logger.info({ postgresPid: pid, port, dataDir: pgDir }, "embedded PostgreSQL started");
+    const shared: SharedServer = { dataDir, pgDir, pid, port, password, owned: true, exited: server.exited };
+    return { connectionString, owned: true, stop: once(() => releaseSharedServer(shared, logger)) };
   }
 }
 
@@ -141,21 +147,16 @@ async function attach(
   const password = await readPassword(dataDir);
   const connectionString = await ensureAppDatabase(info.port, password);
   const owner = await readOwner(dataDir);
+  const shared = (owned: boolean): SharedServer => ({ dataDir, pgDir, pid, port: info.port, password, owned });
+  // Joined or adopted, this process releases the server like its starter would: the last
+  // coordinator process to leave stops it (see embedded-release.ts).
   if (owner !== undefined && isProcessAlive(owner)) {
-    logger.info({ pid, port: info.port, owner }, "connected to the embedded PostgreSQL another process runs");
-    return { connectionString, owned: false, stop: async () => {} };
+    logger.info({ postgresPid: pid, port: info.port, owner }, "connected to the embedded PostgreSQL another process runs");
+    return { connectionString, owned: false, stop: once(() => releaseSharedServer(shared(false), logger)) };
   }
   await writeOwner(dataDir);
-  logger.warn({ pid, port: info.port, previousOwner: owner }, "adopted an embedded PostgreSQL whose owner is gone");
-  return {
-    connectionString,
-    owned: true,
-    stop: once(async () => {
-      await stopPostmaster(pgDir, pid, { timeoutMs: 30_000 });
-      await removeOwner(dataDir);
-      logger.info({ pid }, "embedded PostgreSQL stopped");
-    }),
-  };
+  logger.warn({ postgresPid: pid, port: info.port, previousOwner: owner }, "adopted an embedded PostgreSQL whose owner is gone");
+  return { connectionString, owned: true, stop: once(() => releaseSharedServer(shared(true), logger)) };
 }
 
 /**

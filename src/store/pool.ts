@@ -42,6 +42,9 @@ export function createPool(connectionString: string, logger: Logger, options: Po
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
     // Idle connections are closed after 30 s so a quiet replica does not pin server slots.
     idleTimeoutMillis: 30_000,
+    // A database host that vanishes (no RST) is noticed by TCP instead of hanging a query forever.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   });
   pool.on("error", (err) => log.warn({ err }, "idle PostgreSQL connection failed; the pool will replace it"));
   // A checked-out client (a LISTEN connection, say) only gets the pool's listener while idle; give

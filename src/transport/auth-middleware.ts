@@ -5,6 +5,7 @@
 import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from "nice-grpc-common";
 import { AuthenticationError, type Authenticator, type Principal } from "../auth/authenticator.js";
 import { mayCall, rolesFor } from "../auth/permissions.js";
+import type { Logger } from "pino";
 
 /** What the auth middleware adds to a handler's CallContext. */
 export interface AuthContext {
@@ -15,10 +16,11 @@ export interface AuthContext {
  * Creates the middleware.
  *
  * @param authenticator - validates bearer tokens.
+ * @param logger - where failed key lookups (database trouble) are reported.
  * @returns a middleware that answers UNAUTHENTICATED for a missing, malformed, unknown, expired or
  *   revoked key and PERMISSION_DENIED for a role that may not call the method.
  */
-export function authMiddleware(authenticator: Authenticator) {
+export function authMiddleware(authenticator: Authenticator, logger: Logger) {
   return async function* authenticate<Request, Response>(
     call: ServerMiddlewareCall<Request, Response, AuthContext>,
     context: CallContext,
@@ -29,8 +31,11 @@ export function authMiddleware(authenticator: Authenticator) {
       principal = await authenticator.authenticate(context.metadata.get("authorization"));
     } catch (error) {
       if (error instanceof AuthenticationError) throw new ServerError(Status.UNAUTHENTICATED, error.message);
-      // The key store could not be asked (database down): the client should retry, not give up.
-      throw new ServerError(Status.UNAVAILABLE, "cannot check the API key right now (database unreachable); retry shortly");
+      // A bug is a bug: let the error middleware log it and answer INTERNAL.
+      if (isProgrammingError(error)) throw error;
+      // The key store could not be asked (database down or overloaded): retry, do not give up.
+      logger.warn({ err: error, method }, "cannot look up the API key");
+      throw new ServerError(Status.UNAVAILABLE, "cannot check the API key right now (database unavailable); retry shortly");
     }
     if (!mayCall(principal.role, method)) {
       throw new ServerError(
@@ -40,4 +45,8 @@ export function authMiddleware(authenticator: Authenticator) {
     }
     return yield* call.next(call.request, { ...context, principal });
   };
+}
+
+function isProgrammingError(error: unknown): boolean {
+  return error instanceof TypeError || error instanceof ReferenceError || error instanceof RangeError || error instanceof SyntaxError;
 }

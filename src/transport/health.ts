@@ -73,23 +73,30 @@ export function healthService(state: HealthState, lifecycle: Lifecycle) {
     },
 
     async *watch(request: HealthCheckRequest, context: CallContext): AsyncGenerator<HealthResponse, void> {
-      const signal = lifecycle.callOrShutdown(context.signal);
-      // The health protocol answers unknown services with SERVICE_UNKNOWN and keeps the stream open.
-      let last: ServingStatus | undefined;
-      const ended = aborted(signal);
-      for (;;) {
-        const status = state.get(request.service) ?? ServingStatus.SERVICE_UNKNOWN;
-        if (status !== last) {
-          yield { status };
-          last = status;
-        }
-        if (signal.aborted) {
-          if (lifecycle.shuttingDown.aborted && last !== ServingStatus.NOT_SERVING && state.get(request.service) !== undefined) {
-            yield { status: ServingStatus.NOT_SERVING };
+      const call = lifecycle.callOrShutdown(context.signal);
+      try {
+        // The health protocol answers unknown services with SERVICE_UNKNOWN and keeps the stream open.
+        let last: ServingStatus | undefined;
+        const ended = aborted(call.signal);
+        for (;;) {
+          // Taken before reading the status, so a change made while the yield below waits for a
+          // slow client is not missed.
+          const changed = state.nextChange();
+          const status = state.get(request.service) ?? ServingStatus.SERVICE_UNKNOWN;
+          if (status !== last) {
+            yield { status };
+            last = status;
           }
-          return;
+          if (call.signal.aborted) {
+            if (lifecycle.shuttingDown.aborted && last !== ServingStatus.NOT_SERVING && state.get(request.service) !== undefined) {
+              yield { status: ServingStatus.NOT_SERVING };
+            }
+            return;
+          }
+          await Promise.race([changed, ended]);
         }
-        await Promise.race([state.nextChange(), ended]);
+      } finally {
+        call.dispose();
       }
     },
   };

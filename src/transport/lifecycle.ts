@@ -20,11 +20,26 @@ export class Lifecycle {
   }
 
   /**
-   * A signal that aborts when either the call ends (client cancelled) or shutdown begins.
+   * A signal that aborts when either the call ends (client cancelled) or shutdown begins. Call
+   * `dispose()` when the handler finishes: it removes the listeners this added to the long-lived
+   * shutdown signal (AbortSignal.any would keep every call's signal reachable on Node 20).
    *
    * @param callSignal - the call's own `context.signal`.
    */
-  callOrShutdown(callSignal: AbortSignal): AbortSignal {
-    return AbortSignal.any([callSignal, this.#controller.signal]);
+  callOrShutdown(callSignal: AbortSignal): { signal: AbortSignal; dispose(): void } {
+    const controller = new AbortController();
+    const shutdown = this.#controller.signal;
+    const abort = () => controller.abort();
+    const dispose = () => {
+      callSignal.removeEventListener("abort", abort);
+      shutdown.removeEventListener("abort", abort);
+    };
+    if (callSignal.aborted || shutdown.aborted) {
+      controller.abort();
+    } else {
+      callSignal.addEventListener("abort", abort, { once: true });
+      shutdown.addEventListener("abort", abort, { once: true });
+    }
+    return { signal: controller.signal, dispose };
   }
 }

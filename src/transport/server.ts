@@ -57,7 +57,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     .use(callLogMiddleware(options.logger))
     .use(errorMiddleware(options.logger));
 
-  const authenticated = server.with(authMiddleware(options.authenticator));
+  const authenticated = server.with(authMiddleware(options.authenticator, options.logger));
   authenticated.add(
     toNiceDefinition(InteractionService),
     unimplementedHandlers(InteractionService, (method) =>

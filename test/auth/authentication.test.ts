@@ -8,6 +8,7 @@ import { InteractionService } from "../../gen/coordinator/v1/interaction_service
 import { createKey, revokeApiKey } from "../../src/auth/keys.js";
 import { clientFor } from "../support/clients.js";
 import { startTestCoordinator, type TestCoordinator } from "../support/coordinator.js";
+import { waitFor } from "../support/database.js";
 
 async function callStatus(call: () => Promise<unknown>): Promise<{ code: Status; details: string }> {
   try {
@@ -24,7 +25,8 @@ describe("authentication and roles", () => {
   const channels: { close(): void }[] = [];
 
   before(async () => {
-    server = await startTestCoordinator();
+    // A short key cache, so revoking a key in use can be observed quickly.
+    server = await startTestCoordinator({}, { authCacheTtlMs: 300 });
   });
   after(async () => {
     for (const channel of channels) channel.close();
@@ -77,6 +79,17 @@ describe("authentication and roles", () => {
     const { code, details } = await callStatus(() => humanLoop(token).listTemplates({}));
     expect(Status[code]).to.equal("UNAUTHENTICATED");
     expect(details).to.contain("revoked");
+  });
+
+  it("refuses a key revoked while in use once its cache entry expires", async () => {
+    const { key, token } = await newKey("operator");
+    const client = humanLoop(token);
+    expect(Status[(await callStatus(() => client.listTemplates({}))).code]).to.equal("UNIMPLEMENTED");
+    await revokeApiKey(server.coordinator.pool, key.id);
+    await waitFor(async () => (await callStatus(() => client.listTemplates({}))).code === Status.UNAUTHENTICATED, {
+      timeoutMs: 5_000,
+      message: "revoked key refused",
+    });
   });
 
   it("refuses a role the method does not allow: PERMISSION_DENIED naming the allowed roles", async () => {

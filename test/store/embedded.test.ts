@@ -68,8 +68,26 @@ describe("embedded PostgreSQL", function () {
     expect(guest.owned).to.equal(false);
     expect(new URL(guest.connectionString).port).to.equal(new URL(owner.connectionString).port);
     expect(await query(guest.connectionString, "SELECT 1 AS one")).to.deep.equal([{ one: 1 }]);
-    await guest.stop(); // a no-op: the owner still serves
+    await guest.stop(); // leaves it running: the owner still claims it
     expect(await query(owner.connectionString, "SELECT 1 AS one")).to.deep.equal([{ one: 1 }]);
+  });
+
+  it("keeps running for a process that joined when the starter leaves first, and stops with the last one", async () => {
+    // e.g. `keys create` starts the server, `serve` joins it, then `keys create` exits.
+    const starter = await start(dataDir);
+    servers.push(starter);
+    const joiner = await start(dataDir);
+    expect(joiner.owned).to.equal(false);
+    // The joiner's coordinator pool: connections tagged the way createPool tags them.
+    const joinerPool = new pg.Pool({ connectionString: joiner.connectionString, application_name: "mcp-coordinator", max: 1 });
+    await joinerPool.query("SELECT 1");
+
+    await starter.stop();
+    expect((await joinerPool.query("SELECT 1 AS one")).rows).to.deep.equal([{ one: 1 }]);
+
+    await joinerPool.end();
+    await joiner.stop();
+    expect(await readPostmasterPid(path.join(dataDir, "pg"))).to.equal(undefined);
   });
 
   it("adopts the server a killed owner left behind, and stops it", async () => {

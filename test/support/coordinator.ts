@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Config } from "../../src/config/options.js";
-import { startCoordinator, type Coordinator } from "../../src/coordinator.js";
+import { startCoordinator, type Coordinator, type StartOptions } from "../../src/coordinator.js";
 import { createTestDatabase } from "./database.js";
 import { testLogger } from "./logger.js";
 
@@ -16,6 +16,8 @@ export interface TestCoordinator {
   adminToken: string;
   config: Config;
   databaseUrl: string;
+  /** Name of the test database (to make it unreachable, say). */
+  databaseName: string;
   /** Shuts the coordinator down and drops its database and data directory. */
   stop(): Promise<void>;
 }
@@ -24,8 +26,12 @@ export interface TestCoordinator {
  * Starts one.
  *
  * @param overrides - config fields to change (e.g. a short shutdown grace).
+ * @param options - start options beyond the config (check intervals, cache lifetimes).
  */
-export async function startTestCoordinator(overrides: Partial<Config> = {}): Promise<TestCoordinator> {
+export async function startTestCoordinator(
+  overrides: Partial<Config> = {},
+  options: Omit<StartOptions, "logger"> = {},
+): Promise<TestCoordinator> {
   const database = await createTestDatabase();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "mcpc-test-"));
   const config: Config = {
@@ -40,7 +46,7 @@ export async function startTestCoordinator(overrides: Partial<Config> = {}): Pro
     dbPoolSize: 5,
     ...overrides,
   };
-  const coordinator = await startCoordinator(config, { logger: testLogger() });
+  const coordinator = await startCoordinator(config, { logger: testLogger(), ...options });
   const adminToken = (await readFile(path.join(dataDir, "admin.key"), "utf8")).trim();
   return {
     coordinator,
@@ -48,6 +54,7 @@ export async function startTestCoordinator(overrides: Partial<Config> = {}): Pro
     adminToken,
     config,
     databaseUrl: database.connectionString,
+    databaseName: database.name,
     async stop() {
       await coordinator.shutdown();
       await database.drop();

@@ -40,6 +40,26 @@ describe("malformed requests", () => {
     expect(error?.details).to.contain("grpc.health.v1.HealthCheckRequest");
   });
 
+  it("answers INVALID_ARGUMENT on a server-streaming call too", async () => {
+    const client = new grpc.Client(server.address, grpc.credentials.createInsecure());
+    try {
+      const stream = client.makeServerStreamRequest(
+        "/grpc.health.v1.Health/Watch",
+        (value: Buffer) => value,
+        (value: Buffer) => value,
+        Buffer.from([0x0a, 0xff, 0x01, 0x41]),
+      );
+      const error = await new Promise<grpc.ServiceError>((resolve) => {
+        stream.on("data", () => undefined);
+        stream.on("error", resolve);
+      });
+      expect(error.code).to.equal(grpc.status.INVALID_ARGUMENT);
+      expect(error.details).to.contain("grpc.health.v1.HealthCheckRequest");
+    } finally {
+      client.close();
+    }
+  });
+
   it("keeps serving other calls afterwards", async () => {
     await rawUnary(server.address, "/grpc.health.v1.Health/Check", Buffer.from([0xff, 0xff, 0xff, 0xff]));
     const { client, channel } = clientFor(Health, server.address);

@@ -52,6 +52,18 @@ describe("startup", () => {
     }
   });
 
+  it("still stops on SIGTERM while startup waits for the migration lock", async () => {
+    lockHolder = await database.pool.connect();
+    await lockHolder.query("SELECT pg_advisory_lock($1::bigint)", [MIGRATION_LOCK_KEY.toString()]);
+    proc = runCoordinator(["serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--shutdown-grace", "500ms"], {
+      DATABASE_URL: database.connectionString,
+    });
+    await proc.waitForLog((r) => String(r.msg).startsWith("gRPC server listening"));
+    proc.child.kill("SIGTERM");
+    expect(await proc.exited(15_000)).to.equal(1);
+    expect(proc.logs.some((r) => String(r.msg).includes("still starting after the grace period"))).to.equal(true);
+  });
+
   it("exits non-zero with the reason when the database cannot be reached", async () => {
     proc = runCoordinator(["serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir], {
       // Port 1 on loopback: nothing listens there, the connection is refused at once.
