@@ -12,7 +12,7 @@ import type { DescMessage, DescMethod, MessageInitShape, MessageShape } from "@b
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import type { MethodDefinition } from "nice-grpc";
-import { MalformedRequest } from "./malformed.js";
+import { tolerant } from "./malformed.js";
 
 type MethodKind = DescMethod["methodKind"];
 type IsRequestStream<K extends MethodKind> = K extends "client_streaming" | "bidi_streaming" ? true : false;
@@ -51,7 +51,8 @@ export function toNiceDefinition<S extends GenServiceMethods>(service: GenServic
       requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
       responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
       requestSerialize: serializer(method.input),
-      requestDeserialize: tolerantDeserializer(method.input),
+      // Bad bytes reach the rejectMalformed middleware as a marker (see malformed.ts).
+      requestDeserialize: tolerant(method.input.typeName, deserializer(method.input)),
       responseSerialize: serializer(method.output),
       responseDeserialize: deserializer(method.output),
       options: idempotencyOption(method),
@@ -63,17 +64,6 @@ export function toNiceDefinition<S extends GenServiceMethods>(service: GenServic
 function serializer(schema: DescMessage): (value: MessageInitShape<DescMessage>) => Uint8Array {
   // create() accepts both a full message and a plain init object, so handlers may return either.
   return (value) => toBinary(schema, create(schema, value));
-}
-
-function tolerantDeserializer(schema: DescMessage): (bytes: Uint8Array) => MessageShape<DescMessage> {
-  return (bytes) => {
-    try {
-      return fromBinary(schema, bytes);
-    } catch (error) {
-      // Handed to the error middleware, which answers INVALID_ARGUMENT (see malformed.ts).
-      return new MalformedRequest(schema.typeName, (error as Error).message) as unknown as MessageShape<DescMessage>;
-    }
-  };
 }
 
 function deserializer(schema: DescMessage): (bytes: Uint8Array) => MessageShape<DescMessage> {

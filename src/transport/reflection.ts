@@ -8,9 +8,20 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ServerReflection, ServerReflectionService } from "nice-grpc-server-reflection";
+import { tolerant } from "./malformed.js";
 
 /** Where `npm run generate` writes the descriptor set (with imports and source info). */
 export const DESCRIPTOR_SET_PATH = fileURLToPath(new URL("../../gen/coordinator.binpb", import.meta.url));
+
+const v1 = ServerReflectionService.serverReflectionInfo;
+
+/** The v1 service, with malformed requests answered INVALID_ARGUMENT (see malformed.ts). */
+export const ServerReflectionV1Service = {
+  serverReflectionInfo: {
+    ...v1,
+    requestDeserialize: tolerant("grpc.reflection.v1.ServerReflectionRequest", v1.requestDeserialize),
+  },
+} as unknown as typeof ServerReflectionService;
 
 /**
  * The v1alpha service: the same messages on the wire under the older name, which grpcurl and
@@ -18,7 +29,7 @@ export const DESCRIPTOR_SET_PATH = fileURLToPath(new URL("../../gen/coordinator.
  */
 export const ServerReflectionV1AlphaService = {
   serverReflectionInfo: {
-    ...ServerReflectionService.serverReflectionInfo,
+    ...ServerReflectionV1Service.serverReflectionInfo,
     path: "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
   },
 } as unknown as typeof ServerReflectionService;

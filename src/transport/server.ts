@@ -8,7 +8,6 @@ import type { Logger } from "pino";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { HumanLoopService } from "../../gen/coordinator/v1/human_loop_service_pb.js";
 import { InteractionService } from "../../gen/coordinator/v1/interaction_service_pb.js";
-import { ServerReflectionService } from "nice-grpc-server-reflection";
 import type { Authenticator } from "../auth/authenticator.js";
 import { authMiddleware } from "./auth-middleware.js";
 import { toNiceDefinition } from "./definition.js";
@@ -16,7 +15,8 @@ import { errorMiddleware } from "./error-middleware.js";
 import { healthService, type HealthState } from "./health.js";
 import type { Lifecycle } from "./lifecycle.js";
 import { callLogMiddleware } from "./log-middleware.js";
-import { reflectionService, ServerReflectionV1AlphaService } from "./reflection.js";
+import { rejectMalformed } from "./malformed.js";
+import { reflectionService, ServerReflectionV1AlphaService, ServerReflectionV1Service } from "./reflection.js";
 import { unimplementedHandlers } from "./unimplemented.js";
 
 /** Full names of the services this server exposes (reflection lists these). */
@@ -57,7 +57,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     .use(callLogMiddleware(options.logger))
     .use(errorMiddleware(options.logger));
 
-  const authenticated = server.with(authMiddleware(options.authenticator, options.logger));
+  // Authentication first, so an anonymous caller learns nothing about its request's contents.
+  const authenticated = server.with(authMiddleware(options.authenticator, options.logger)).with(rejectMalformed);
   authenticated.add(
     toNiceDefinition(InteractionService),
     unimplementedHandlers(InteractionService, (method) =>
@@ -72,10 +73,11 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   );
 
   // Probes and debugging tools need no key.
-  server.add(toNiceDefinition(Health), healthService(options.health, options.lifecycle));
+  const open = server.with(rejectMalformed);
+  open.add(toNiceDefinition(Health), healthService(options.health, options.lifecycle));
   const reflection = reflectionService(SERVICE_NAMES);
-  server.add(ServerReflectionService, reflection);
-  server.add(ServerReflectionV1AlphaService, reflection);
+  open.add(ServerReflectionV1Service, reflection);
+  open.add(ServerReflectionV1AlphaService, reflection);
 
   let port: number;
   try {

@@ -60,6 +60,31 @@ describe("malformed requests", () => {
     }
   });
 
+  it("answers INVALID_ARGUMENT for a malformed reflection request", async () => {
+    const client = new grpc.Client(server.address, grpc.credentials.createInsecure());
+    try {
+      const stream = client.makeBidiStreamRequest(
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        (value: Buffer) => value,
+        (value: Buffer) => value,
+      );
+      const error = await new Promise<grpc.ServiceError>((resolve) => {
+        stream.on("data", () => undefined);
+        stream.on("error", resolve);
+        stream.write(Buffer.from([0x0a, 0xff, 0x01, 0x41]));
+      });
+      expect(error.code).to.equal(grpc.status.INVALID_ARGUMENT);
+      expect(error.details).to.contain("grpc.reflection.v1.ServerReflectionRequest");
+    } finally {
+      client.close();
+    }
+  });
+
+  it("authenticates before looking at the request: no key and bad bytes is UNAUTHENTICATED", async () => {
+    const error = await rawUnary(server.address, "/coordinator.v1.HumanLoopService/GetDecision", Buffer.from([0x0a, 0xff, 0x01, 0x41]));
+    expect(error?.code).to.equal(grpc.status.UNAUTHENTICATED);
+  });
+
   it("keeps serving other calls afterwards", async () => {
     await rawUnary(server.address, "/grpc.health.v1.Health/Check", Buffer.from([0xff, 0xff, 0xff, 0xff]));
     const { client, channel } = clientFor(Health, server.address);
