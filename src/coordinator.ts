@@ -12,6 +12,16 @@ import { checkDatabase } from "./store/pool.js";
 import { HealthState, ServingStatus } from "./transport/health.js";
 import { Lifecycle } from "./transport/lifecycle.js";
 import { SERVICE_NAMES, startGrpcServer } from "./transport/server.js";
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import { Ingest } from "./interactions/ingest.js";
+import type { IngestLimits } from "./interactions/limits.js";
+import type { WriterOptions } from "./interactions/writer.js";
+import { ensureEventPartitions } from "./interactions/writer-queries.js";
+import { Registry } from "./registry/registry.js";
+import { interactionService } from "./transport/interaction-service.js";
+import { registryHandlers } from "./transport/registry-handlers.js";
+import { VERSION } from "./version.js";
 
 /** A running coordinator. */
 export interface Coordinator {
@@ -19,6 +29,9 @@ export interface Coordinator {
   port: number;
   pool: Pool;
   health: HealthState;
+  /** The ingest side (counters, writer) and the registry, for tests and GetStats. */
+  ingest: Ingest;
+  registry: Registry;
   /** Whether this start created the admin key (shown once by the caller). */
   bootstrap: BootstrapResult;
   /**
@@ -35,6 +48,12 @@ export interface StartOptions {
   databaseCheckIntervalMs?: number;
   /** How long a looked-up API key is trusted before it is read again (ms). Default 5 s. */
   authCacheTtlMs?: number;
+  /** Ingest limits to change from their defaults (tests shorten heartbeats, say). */
+  ingestLimits?: Partial<IngestLimits>;
+  /** Group-commit writer tuning. */
+  writer?: WriterOptions;
+  /** Registry flush period (ms). */
+  registryFlushIntervalMs?: number;
 }
 
 /**
@@ -50,6 +69,22 @@ export async function startCoordinator(config: Config, options: StartOptions): P
   const health = new HealthState(SERVICE_NAMES.filter((name) => name !== "grpc.health.v1.Health"));
   const lifecycle = new Lifecycle();
   const authenticator = new Authenticator(database.pool, { cacheTtlMs: options.authCacheTtlMs ?? 5_000 });
+  // Unique among live replicas: host, pid and a random suffix (pids repeat across containers).
+  const instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const registry = new Registry(database.pool, logger, {
+    instanceId,
+    version: VERSION,
+    ...(options.registryFlushIntervalMs ? { flushIntervalMs: options.registryFlushIntervalMs } : {}),
+  });
+  const ingest = new Ingest({
+    pool: database.pool,
+    logger,
+    connections: registry,
+    coordinatorInstance: instanceId,
+    serverVersion: VERSION,
+    ...(options.ingestLimits ? { limits: options.ingestLimits } : {}),
+    ...(options.writer ? { writer: options.writer } : {}),
+  });
 
   let grpc: Awaited<ReturnType<typeof startGrpcServer>>;
   try {
@@ -60,8 +95,10 @@ export async function startCoordinator(config: Config, options: StartOptions): P
       authenticator,
       health,
       lifecycle,
+      interactions: interactionService(ingest, authenticator, registryHandlers(registry, ingest.limits)),
     });
   } catch (error) {
+    await ingest.close();
     await database.close();
     throw error;
   }
@@ -72,14 +109,24 @@ export async function startCoordinator(config: Config, options: StartOptions): P
     const { applied } = await migrate(database.pool, logger);
     logger.info({ applied }, applied.length ? "migrations applied" : "schema up to date");
     bootstrap = await ensureAdminKey(database.pool, config.dataDir);
+    await registry.start();
+    await ensureEventPartitions(database.pool, PARTITION_MONTHS_AHEAD);
   } catch (error) {
     grpc.server.forceShutdown();
+    await ingest.close();
     await database.close();
     throw new Error(`cannot prepare the database (${describeDatabase(config)}): ${(error as Error).message}`, { cause: error });
   }
   health.setAll(ServingStatus.SERVING);
 
   const watchdog = watchDatabase(database, health, lifecycle, logger, options.databaseCheckIntervalMs ?? 5_000);
+  // Partitions for the months ahead, checked daily (a coordinator may run for months).
+  const partitions = setInterval(() => {
+    ensureEventPartitions(database.pool, PARTITION_MONTHS_AHEAD).catch((err: unknown) =>
+      logger.error({ err }, "could not create event partitions ahead of time"),
+    );
+  }, 86_400_000);
+  partitions.unref();
 
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
@@ -87,18 +134,28 @@ export async function startCoordinator(config: Config, options: StartOptions): P
       logger.info({ graceMs: config.shutdownGraceMs }, "shutting down");
       health.setAll(ServingStatus.NOT_SERVING);
       lifecycle.beginShutdown();
+      // Ingest streams are told to move; they end once their events are acked (or at the drain
+      // deadline), which lets the server's shutdown below complete.
+      ingest.drainAll("server shutting down");
       clearInterval(watchdog);
+      clearInterval(partitions);
       const drained = await settleWithin(grpc.server.shutdown(), config.shutdownGraceMs);
       if (!drained) {
         logger.warn({ graceMs: config.shutdownGraceMs }, "calls still open after the grace period; closing them");
         grpc.server.forceShutdown();
       }
+      // Whatever was handed to the writer is committed before the pool closes.
+      await ingest.close();
+      await registry.stop().catch((err: unknown) => logger.warn({ err }, "registry stop failed"));
       await database.close();
       logger.info("shutdown complete");
     })());
 
-  return { port: grpc.port, pool: database.pool, health, bootstrap, shutdown };
+  return { port: grpc.port, pool: database.pool, health, bootstrap, ingest, registry, shutdown };
 }
+
+/** Event partitions are kept this many months ahead of the current one. */
+const PARTITION_MONTHS_AHEAD = 2;
 
 /** Where the database is, for error messages: never the password. */
 function describeDatabase(config: Config): string {

@@ -17,6 +17,124 @@ ALTER TABLE api_keys ADD CONSTRAINT api_keys_role_check CHECK (role = ANY (ARRAY
 ALTER TABLE api_keys ADD CONSTRAINT api_keys_secret_sha256_check CHECK (length(secret_sha256) = 32);
 CREATE INDEX api_keys_role_idx ON public.api_keys USING btree (role) WHERE (revoked_at IS NULL);
 
+CREATE TABLE coordinator_instances (
+  instance_id text NOT NULL,
+  hostname text NOT NULL DEFAULT ''::text,
+  pid integer NOT NULL DEFAULT 0,
+  version text NOT NULL DEFAULT ''::text,
+  started_at timestamp with time zone NOT NULL DEFAULT now(),
+  last_seen timestamp with time zone NOT NULL DEFAULT now()
+);
+ALTER TABLE coordinator_instances ADD CONSTRAINT coordinator_instances_pkey PRIMARY KEY (instance_id);
+
+CREATE TABLE interaction_event_keys (
+  mcp_id text NOT NULL,
+  event_id text NOT NULL,
+  received_at timestamp with time zone NOT NULL
+);
+ALTER TABLE interaction_event_keys ADD CONSTRAINT interaction_event_keys_pkey PRIMARY KEY (mcp_id, event_id);
+CREATE INDEX interaction_event_keys_received_idx ON public.interaction_event_keys USING btree (received_at);
+
+CREATE TABLE interaction_events (
+  received_at timestamp with time zone NOT NULL,
+  mcp_id text NOT NULL,
+  event_id text NOT NULL,
+  interaction_id text NOT NULL,
+  session_id text NOT NULL DEFAULT ''::text,
+  kind smallint NOT NULL,
+  occurred_at timestamp with time zone NOT NULL,
+  stream_id text,
+  seq bigint,
+  payload bytea NOT NULL
+) PARTITION BY RANGE (received_at);
+CREATE INDEX interaction_events_interaction_idx ON ONLY public.interaction_events USING btree (mcp_id, interaction_id, occurred_at);
+
+CREATE TABLE interaction_events_default (
+  received_at timestamp with time zone NOT NULL,
+  mcp_id text NOT NULL,
+  event_id text NOT NULL,
+  interaction_id text NOT NULL,
+  session_id text NOT NULL DEFAULT ''::text,
+  kind smallint NOT NULL,
+  occurred_at timestamp with time zone NOT NULL,
+  stream_id text,
+  seq bigint,
+  payload bytea NOT NULL
+) PARTITION OF interaction_events DEFAULT;
+CREATE INDEX interaction_events_default_mcp_id_interaction_id_occurred_a_idx ON public.interaction_events_default USING btree (mcp_id, interaction_id, occurred_at);
+
+CREATE TABLE interactions (
+  mcp_id text NOT NULL,
+  interaction_id text NOT NULL,
+  any_session_id text NOT NULL DEFAULT ''::text,
+  started_session_id text NOT NULL DEFAULT ''::text,
+  first_event_at timestamp with time zone NOT NULL,
+  last_event_at timestamp with time zone NOT NULL,
+  first_seen_at timestamp with time zone NOT NULL,
+  last_seen_at timestamp with time zone NOT NULL,
+  event_count integer NOT NULL,
+  started_at timestamp with time zone,
+  started_event_id text,
+  request_type text NOT NULL DEFAULT ''::text,
+  user_id text NOT NULL DEFAULT ''::text,
+  progress_count integer NOT NULL DEFAULT 0,
+  last_progress_at timestamp with time zone,
+  last_progress_event_id text,
+  last_progress bytea,
+  terminal_kind smallint,
+  ended_at timestamp with time zone,
+  terminal_event_id text,
+  success boolean,
+  error_code text NOT NULL DEFAULT ''::text,
+  error_message text NOT NULL DEFAULT ''::text,
+  reported_processing_ms double precision,
+  session_id text GENERATED ALWAYS AS (COALESCE(NULLIF(started_session_id, ''::text), any_session_id)) STORED NOT NULL,
+  status smallint GENERATED ALWAYS AS (
+CASE
+    WHEN (terminal_kind = 4) THEN 4
+    WHEN (terminal_kind = 3) THEN 3
+    WHEN (progress_count > 0) THEN 2
+    ELSE 1
+END) STORED NOT NULL,
+  processing_ms double precision GENERATED ALWAYS AS (COALESCE(reported_processing_ms, ((EXTRACT(epoch FROM (ended_at - started_at)) * (1000)::numeric))::double precision)) STORED
+);
+ALTER TABLE interactions ADD CONSTRAINT interactions_pkey PRIMARY KEY (mcp_id, interaction_id);
+
+CREATE TABLE mcp_connections (
+  stream_id text NOT NULL,
+  mcp_id text NOT NULL,
+  coordinator_instance text NOT NULL,
+  instance_id text NOT NULL DEFAULT ''::text,
+  client_version text NOT NULL DEFAULT ''::text,
+  connected_at timestamp with time zone NOT NULL DEFAULT now()
+);
+ALTER TABLE mcp_connections ADD CONSTRAINT mcp_connections_coordinator_instance_fkey FOREIGN KEY (coordinator_instance) REFERENCES coordinator_instances(instance_id) ON DELETE CASCADE;
+ALTER TABLE mcp_connections ADD CONSTRAINT mcp_connections_pkey PRIMARY KEY (stream_id);
+CREATE INDEX mcp_connections_instance_idx ON public.mcp_connections USING btree (coordinator_instance);
+CREATE INDEX mcp_connections_mcp_idx ON public.mcp_connections USING btree (mcp_id);
+
+CREATE TABLE mcps (
+  mcp_id text NOT NULL,
+  name text NOT NULL DEFAULT ''::text,
+  version text NOT NULL DEFAULT ''::text,
+  type text NOT NULL DEFAULT ''::text,
+  description text NOT NULL DEFAULT ''::text,
+  environment text NOT NULL DEFAULT ''::text,
+  region text NOT NULL DEFAULT ''::text,
+  capabilities text[] NOT NULL DEFAULT '{}'::text[],
+  supported_formats text[] NOT NULL DEFAULT '{}'::text[],
+  endpoints jsonb NOT NULL DEFAULT '[]'::jsonb,
+  resources jsonb NOT NULL DEFAULT '{}'::jsonb,
+  routing_priority integer NOT NULL DEFAULT 0,
+  routing_weight double precision NOT NULL DEFAULT 1,
+  routing_max_concurrency integer NOT NULL DEFAULT 0,
+  registered_at timestamp with time zone NOT NULL DEFAULT now(),
+  updated_at timestamp with time zone NOT NULL DEFAULT now(),
+  last_seen timestamp with time zone
+);
+ALTER TABLE mcps ADD CONSTRAINT mcps_pkey PRIMARY KEY (mcp_id);
+CREATE INDEX mcps_capabilities_idx ON public.mcps USING gin (capabilities);
+
 CREATE TABLE schema_migrations (
   version integer NOT NULL,
   name text NOT NULL,
@@ -24,3 +142,29 @@ CREATE TABLE schema_migrations (
   applied_at timestamp with time zone NOT NULL DEFAULT now()
 );
 ALTER TABLE schema_migrations ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+CREATE OR REPLACE FUNCTION public.ensure_interaction_event_partitions(from_date date, months integer)
+ RETURNS integer
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+  month_start date := date_trunc('month', from_date)::date;
+  created integer := 0;
+  name text;
+BEGIN
+  FOR i IN 0 .. months - 1 LOOP
+    name := format('interaction_events_%s', to_char(month_start + make_interval(months => i), 'YYYYMM'));
+    IF to_regclass(name) IS NULL THEN
+      BEGIN
+        EXECUTE format(
+          'CREATE TABLE %I PARTITION OF interaction_events FOR VALUES FROM (%L) TO (%L)',
+          name, month_start + make_interval(months => i), month_start + make_interval(months => i + 1));
+        created := created + 1;
+      EXCEPTION WHEN duplicate_table THEN
+        NULL; -- another replica created it first
+      END;
+    END IF;
+  END LOOP;
+  RETURN created;
+END;
+$function$;

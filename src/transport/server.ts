@@ -33,6 +33,8 @@ export interface GrpcServerOptions {
   authenticator: Authenticator;
   health: HealthState;
   lifecycle: Lifecycle;
+  /** The InteractionService implementation (see interaction-service.ts). */
+  interactions: object;
 }
 
 /** A listening server and the port it bound (useful when asked for port 0). */
@@ -59,14 +61,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
 
   // Authentication first, so an anonymous caller learns nothing about its request's contents.
   const authenticated = server.with(authMiddleware(options.authenticator, options.logger)).with(rejectMalformed);
-  authenticated.add(
-    toNiceDefinition(InteractionService),
-    unimplementedHandlers(InteractionService, (method) =>
-      ["StreamInteractions", "ReportInteractions", "RegisterMcp", "ListMcps"].includes(method)
-        ? "the ingest and registry work (issue #3)"
-        : "the log manager's read side (issue #5)",
-    ) as never,
-  );
+  authenticated.add(toNiceDefinition(InteractionService), options.interactions as never);
   authenticated.add(
     toNiceDefinition(HumanLoopService),
     unimplementedHandlers(HumanLoopService, () => "the human-in-the-loop work (issue #4)") as never,

@@ -103,12 +103,12 @@ describe("authentication and roles", () => {
   });
 
   it("lets an allowed role through to the method (UNIMPLEMENTED naming the RPC until it is built)", async () => {
-    const { token } = await newKey("mcp", { mcpId: "billing-mcp" });
+    const { token } = await newKey("operator");
     const { client, channel } = clientFor(InteractionService, server.address, token);
     channels.push(channel);
-    const { code, details } = await callStatus(() => client.registerMcp({}));
+    const { code, details } = await callStatus(() => client.getStats({}));
     expect(Status[code]).to.equal("UNIMPLEMENTED");
-    expect(details).to.contain("coordinator.v1.InteractionService/RegisterMcp");
+    expect(details).to.contain("coordinator.v1.InteractionService/GetStats");
   });
 
   it("lets the admin key call anything", async () => {

@@ -474,7 +474,7 @@ export type RegisterMcpResponse = Message<"coordinator.v1.RegisterMcpResponse"> 
   created: boolean;
 
   /**
-   * The new API key ("<public id>.<secret>") when issue_api_key was set; empty otherwise. Shown
+   * The new API key ("mcpc_<id>_<secret>") when issue_api_key was set; empty otherwise. Shown
    * only here, once: the coordinator keeps only a hash of the secret.
    *
    * @generated from field: string api_key = 4;

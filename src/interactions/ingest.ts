@@ -1,0 +1,101 @@
+/**
+ * The ingest side of the log manager, assembled: the group-commit writer, the open streams and
+ * their housekeeping, the counters, and the limits every client is told.
+ */
+import type { Pool } from "pg";
+import type { Logger } from "pino";
+import type { EventMetadata, InteractionEvent } from "../../gen/coordinator/v1/interaction_event_pb.js";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { StreamInteractionsRequest, StreamInteractionsResponseSchema } from "../../gen/coordinator/v1/interaction_ingest_pb.js";
+import { newIngestCounters, type IngestCounters } from "./counters.js";
+import { IngestSession, type ConnectionTracker, type StreamCaller } from "./ingest-session.js";
+import { DEFAULT_INGEST_LIMITS, type IngestLimits } from "./limits.js";
+import { reportEvents, type ReportAck } from "./report.js";
+import { SessionSweeper } from "./session-sweeper.js";
+import { GroupCommitWriter, type WriterOptions } from "./writer.js";
+
+/** Everything ingest needs. */
+export interface IngestOptions {
+  pool: Pool;
+  logger: Logger;
+  connections: ConnectionTracker;
+  coordinatorInstance: string;
+  serverVersion: string;
+  limits?: Partial<IngestLimits>;
+  writer?: WriterOptions;
+  /** Streams older than this are asked to reconnect (ms). Default 1 h. */
+  maxStreamAgeMs?: number;
+}
+
+/** See the module comment. */
+export class Ingest {
+  readonly limits: IngestLimits;
+  readonly counters: IngestCounters = newIngestCounters();
+  readonly writer: GroupCommitWriter;
+  readonly #sweeper: SessionSweeper;
+  readonly #options: IngestOptions;
+
+  constructor(options: IngestOptions) {
+    this.#options = options;
+    this.limits = { ...DEFAULT_INGEST_LIMITS, ...options.limits };
+    this.writer = new GroupCommitWriter(options.pool, options.logger, options.writer);
+    this.#sweeper = new SessionSweeper(this.limits, { maxStreamAgeMs: options.maxStreamAgeMs ?? 3_600_000 });
+    this.#sweeper.start();
+  }
+
+  /**
+   * Runs one StreamInteractions stream to its end.
+   *
+   * @param recheckKey - re-validates the caller's key (rejects with IngestError "unauthenticated").
+   * @throws IngestError when the stream ends with an error status.
+   */
+  async *stream(
+    requests: AsyncIterable<StreamInteractionsRequest>,
+    caller: StreamCaller,
+    recheckKey: () => Promise<void>,
+  ): AsyncGenerator<MessageInitShape<typeof StreamInteractionsResponseSchema>, void, undefined> {
+    const session = new IngestSession({
+      writer: this.writer,
+      connections: this.#options.connections,
+      counters: this.counters,
+      limits: this.limits,
+      caller,
+      recheckKey,
+      coordinatorInstance: this.#options.coordinatorInstance,
+      serverVersion: this.#options.serverVersion,
+      logger: this.#options.logger,
+    });
+    this.#sweeper.add(session);
+    try {
+      yield* session.run(requests);
+    } finally {
+      session.end();
+      this.#sweeper.remove(session);
+    }
+  }
+
+  /** ReportInteractions (see report.ts). */
+  report(caller: StreamCaller, request: { mcpId: string; events: InteractionEvent[]; metadata: EventMetadata | undefined }): Promise<ReportAck[]> {
+    return reportEvents(
+      { writer: this.writer, counters: this.counters, limits: this.limits, touch: (id) => this.#options.connections.touch(id) },
+      caller,
+      request,
+    );
+  }
+
+  /** Open streams on this process. */
+  get openStreams(): number {
+    return this.#sweeper.size;
+  }
+
+  /** Shutdown, step one: every stream is told to drain (and new ones are at once). */
+  drainAll(reason: string): void {
+    this.#sweeper.drainAll(reason);
+  }
+
+  /** Shutdown, step two (after the streams ended): store what is queued, stop the timers. */
+  async close(): Promise<void> {
+    this.#sweeper.stop();
+    await this.writer.close();
+  }
+}

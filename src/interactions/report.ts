@@ -1,0 +1,99 @@
+/**
+ * ReportInteractions: the unary fallback. Same validation, dedupe and commit-before-answer as the
+ * stream, for clients that cannot hold one.
+ */
+import type { EventMetadata, InteractionEvent } from "../../gen/coordinator/v1/interaction_event_pb.js";
+import { AckStatus } from "../../gen/coordinator/v1/stream_frames_pb.js";
+import type { IngestCounters } from "./counters.js";
+import { applyMetadataDefaults, type StreamCaller } from "./ingest-session.js";
+import type { IngestLimits } from "./limits.js";
+import { IngestError } from "./stream-end.js";
+import { invalidReason } from "./validate.js";
+import { DatabaseUnavailableError, type GroupCommitWriter } from "./writer.js";
+
+/** One per event, in request order. */
+export interface ReportAck {
+  seq: bigint;
+  eventId: string;
+  status: AckStatus;
+  reason: string;
+}
+
+/** What reporting needs. */
+export interface ReportDeps {
+  writer: GroupCommitWriter;
+  counters: IngestCounters;
+  limits: IngestLimits;
+  touch: (mcpId: string) => void;
+}
+
+const MCP_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+/**
+ * Stores a batch of events and answers one ack per event, after commit.
+ *
+ * @throws IngestError: invalid_argument (events empty or too many; mcp_id missing for non-mcp
+ *   keys), permission_denied (another MCP's id), unavailable (writer full or database down).
+ */
+export async function reportEvents(
+  deps: ReportDeps,
+  caller: StreamCaller,
+  request: { mcpId: string; events: InteractionEvent[]; metadata: EventMetadata | undefined },
+): Promise<ReportAck[]> {
+  const { limits, counters, writer } = deps;
+  const mcpId = resolveMcpId(caller, request.mcpId);
+  if (request.events.length === 0) throw new IngestError("invalid_argument", "events: at least one event is required");
+  if (request.events.length > limits.maxReportEvents) {
+    throw new IngestError("invalid_argument", `events: ${request.events.length} events, over the limit of ${limits.maxReportEvents} per call`);
+  }
+  if (!writer.hasCapacity()) {
+    throw new IngestError("unavailable", "the coordinator's write queue is full; retry shortly", limits.reconnectAfterMs);
+  }
+  counters.received += request.events.length;
+  deps.touch(mcpId);
+  const now = Date.now();
+  const acks: (ReportAck | Promise<ReportAck>)[] = request.events.map((event) => {
+    const reason = invalidReason(event, limits, now);
+    if (reason) {
+      counters.rejected++;
+      return { seq: event.seq, eventId: event.eventId, status: AckStatus.REJECTED, reason };
+    }
+    applyMetadataDefaults(event, request.metadata);
+    const [outcome] = writer.submit([{ mcpId, event, streamId: null }]);
+    return outcome!.then((result): ReportAck => {
+      switch (result.status) {
+        case "stored":
+          counters.stored++;
+          return { seq: event.seq, eventId: event.eventId, status: AckStatus.STORED, reason: "" };
+        case "duplicate":
+          counters.duplicates++;
+          return { seq: event.seq, eventId: event.eventId, status: AckStatus.DUPLICATE, reason: "" };
+        case "refused":
+          counters.rejected++;
+          return { seq: event.seq, eventId: event.eventId, status: AckStatus.REJECTED, reason: result.reason };
+      }
+    });
+  });
+  writer.kick();
+  try {
+    return await Promise.all(acks);
+  } catch (error) {
+    if (error instanceof DatabaseUnavailableError) {
+      throw new IngestError("unavailable", `${error.message}; nothing was acked, retry the whole batch`, limits.reconnectAfterMs);
+    }
+    throw error;
+  }
+}
+
+function resolveMcpId(caller: StreamCaller, requested: string): string {
+  if (caller.role === "mcp") {
+    if (requested !== "" && requested !== caller.mcpId) {
+      throw new IngestError("permission_denied", `mcp_id "${requested}" is not this key's MCP ("${caller.mcpId}")`);
+    }
+    return caller.mcpId!;
+  }
+  if (!MCP_ID.test(requested)) {
+    throw new IngestError("invalid_argument", "mcp_id: required with a non-mcp key; 1-128 characters of [A-Za-z0-9._:-]");
+  }
+  return requested;
+}

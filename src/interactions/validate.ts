@@ -1,0 +1,84 @@
+/**
+ * Per-event validation. An invalid event is rejected on its own (ACK_STATUS_REJECTED with the
+ * reason returned here); the stream and the other events go on.
+ */
+import { fromJson, toBinary } from "@bufbuild/protobuf";
+import { StructSchema, timestampMs } from "@bufbuild/protobuf/wkt";
+import {
+  ErrorInfoSchema,
+  EventKind,
+  ProgressInfoSchema,
+  RequestInfoSchema,
+  ResultInfoSchema,
+  type InteractionEvent,
+} from "../../gen/coordinator/v1/interaction_event_pb.js";
+import type { IngestLimits } from "./limits.js";
+
+/** The detail case each kind may carry. */
+const DETAIL_FOR_KIND: Record<number, string> = {
+  [EventKind.STARTED]: "request",
+  [EventKind.PROGRESS]: "progress",
+  [EventKind.COMPLETED]: "result",
+  [EventKind.FAILED]: "error",
+};
+
+/**
+ * Checks one event against the contract's rules.
+ *
+ * @param now - the coordinator's clock (ms), for the future-timestamp rule.
+ * @returns undefined when valid, else a reason naming the field.
+ */
+export function invalidReason(event: InteractionEvent, limits: IngestLimits, now: number): string | undefined {
+  const idProblem =
+    checkId("event_id", event.eventId, limits, true) ??
+    checkId("interaction_id", event.interactionId, limits, true) ??
+    checkId("session_id", event.sessionId, limits, false);
+  if (idProblem) return idProblem;
+  const expected = DETAIL_FOR_KIND[event.kind];
+  if (expected === undefined) {
+    return event.kind === EventKind.UNSPECIFIED ? "kind: required (EVENT_KIND_STARTED, _PROGRESS, _COMPLETED or _FAILED)" : `kind: unknown value ${event.kind}`;
+  }
+  if (!event.occurredAt) return "occurred_at: required";
+  const occurredAt = timestampMs(event.occurredAt);
+  if (!Number.isFinite(occurredAt)) return "occurred_at: not a valid time";
+  if (occurredAt > now + limits.maxClockSkewMs) {
+    return `occurred_at: ${new Date(occurredAt).toISOString()} is more than ${limits.maxClockSkewMs / 60_000} minutes in the future`;
+  }
+  if (event.detail.case !== undefined && event.detail.case !== expected) {
+    return `detail: ${event.detail.case} does not match kind ${EventKind[event.kind]} (expected ${expected})`;
+  }
+  const detailBytes = detailSize(event);
+  if (detailBytes > limits.maxPayloadBytes) return `detail: ${detailBytes} bytes encoded, over the limit of ${limits.maxPayloadBytes}`;
+  if (event.attributes) {
+    // protobuf-es holds a Struct as a plain JSON object; its wire size is what the limit is about.
+    const attributeBytes = toBinary(StructSchema, fromJson(StructSchema, event.attributes)).length;
+    if (attributeBytes > limits.maxPayloadBytes) {
+      return `attributes: ${attributeBytes} bytes encoded, over the limit of ${limits.maxPayloadBytes}`;
+    }
+  }
+  return undefined;
+}
+
+function checkId(field: string, value: string, limits: IngestLimits, required: boolean): string | undefined {
+  if (value.length === 0) return required ? `${field}: required` : undefined;
+  if (value.length > limits.maxIdLength) return `${field}: ${value.length} characters, over the limit of ${limits.maxIdLength}`;
+  // Postgres text cannot hold NUL, and control characters in ids only cause grief in logs and URLs.
+  if (/[\u0000-\u001f\u007f]/.test(value)) return `${field}: contains control characters`;
+  return undefined;
+}
+
+function detailSize(event: InteractionEvent): number {
+  const detail = event.detail;
+  switch (detail.case) {
+    case "request":
+      return toBinary(RequestInfoSchema, detail.value).length;
+    case "progress":
+      return toBinary(ProgressInfoSchema, detail.value).length;
+    case "result":
+      return toBinary(ResultInfoSchema, detail.value).length;
+    case "error":
+      return toBinary(ErrorInfoSchema, detail.value).length;
+    default:
+      return 0;
+  }
+}

@@ -1,0 +1,279 @@
+/**
+ * The group-commit writer: every stream and ReportInteractions call hands its events here; the
+ * writer stores them in batches, one transaction each, and resolves each event's promise only
+ * after the transaction that holds it has committed. That is what makes an ack mean "durable".
+ *
+ * Batching is natural: while a batch commits, new events queue up, and the next batch takes them
+ * all (up to maxBatch). Events wait at most maxDelayMs for company when the writer is idle.
+ *
+ * Failures: a batch that fails for a connection or server reason is retried (after a backoff) as a
+ * whole; dedupe makes a retry of a batch that did commit harmless (its events come back as
+ * duplicates). After retryForMs of failing, the batch's events are rejected with
+ * DatabaseUnavailableError (no ack; the client resends later). A batch refused for its data (a
+ * value Postgres cannot store) is split until the offending events are isolated; only they are
+ * rejected, the others are stored.
+ */
+import { toBinary } from "@bufbuild/protobuf";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import type { Pool } from "pg";
+import type { Logger } from "pino";
+import { InteractionEventSchema, type InteractionEvent } from "../../gen/coordinator/v1/interaction_event_pb.js";
+import { withTransaction } from "../store/transaction.js";
+import { foldSummaries } from "./summary.js";
+import { eventKey, insertNewEvents, upsertSummaries, type EventRow } from "./writer-queries.js";
+
+/** One event to store. */
+export interface WriteItem {
+  mcpId: string;
+  event: InteractionEvent;
+  /** The stream it came on (null: ReportInteractions). */
+  streamId: string | null;
+}
+
+/** What happened to an event; resolved only after commit. */
+export type WriteOutcome = { status: "stored" } | { status: "duplicate" } | { status: "refused"; reason: string };
+
+/** The database could not take the events for longer than the writer's retry budget. */
+export class DatabaseUnavailableError extends Error {
+  override name = "DatabaseUnavailableError";
+}
+
+/** Writer tuning; defaults chosen with `npm run bench:ingest`. */
+export interface WriterOptions {
+  /** Most events per transaction. */
+  maxBatch?: number;
+  /** Longest an event waits for a batch to fill while the writer is idle (ms). */
+  maxDelayMs?: number;
+  /** Transactions in flight at once. */
+  concurrency?: number;
+  /** Most events queued (not yet in a transaction); beyond it callers wait for capacity. */
+  maxQueued?: number;
+  /** How long a failing batch is retried before its events are rejected (ms). */
+  retryForMs?: number;
+}
+
+/** Counters the writer keeps (for GetStats and logs). */
+export interface WriterStats {
+  queued: number;
+  inFlight: number;
+  stored: number;
+  duplicates: number;
+  refused: number;
+  batches: number;
+  failedAttempts: number;
+  lastBatchSize: number;
+  maxBatchSize: number;
+}
+
+interface Pending {
+  item: WriteItem;
+  resolve: (outcome: WriteOutcome) => void;
+  reject: (error: Error) => void;
+  queuedAt: number;
+}
+
+const DEFAULTS: Required<WriterOptions> = { maxBatch: 1_000, maxDelayMs: 1, concurrency: 2, maxQueued: 20_000, retryForMs: 30_000 };
+
+/** See the module comment. */
+export class GroupCommitWriter {
+  readonly #pool: Pool;
+  readonly #logger: Logger;
+  readonly #options: Required<WriterOptions>;
+  #queue: Pending[] = [];
+  #active = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+  #capacityWaiters: (() => void)[] = [];
+  #idleWaiters: (() => void)[] = [];
+  readonly #stats: WriterStats = {
+    queued: 0,
+    inFlight: 0,
+    stored: 0,
+    duplicates: 0,
+    refused: 0,
+    batches: 0,
+    failedAttempts: 0,
+    lastBatchSize: 0,
+    maxBatchSize: 0,
+  };
+
+  constructor(pool: Pool, logger: Logger, options: WriterOptions = {}) {
+    this.#pool = pool;
+    this.#logger = logger.child({ component: "writer" });
+    this.#options = { ...DEFAULTS, ...options };
+  }
+
+  /**
+   * Queues events; each promise resolves with its outcome once committed.
+   *
+   * @throws (rejects) DatabaseUnavailableError when the database stayed down past the retry budget,
+   *   or an Error when the writer is closed.
+   */
+  submit(items: readonly WriteItem[]): Promise<WriteOutcome>[] {
+    const now = Date.now();
+    return items.map(
+      (item) =>
+        new Promise<WriteOutcome>((resolve, reject) => {
+          if (this.#closed) return reject(new DatabaseUnavailableError("the coordinator is shutting down"));
+          this.#queue.push({ item, resolve, reject, queuedAt: now });
+        }),
+    );
+  }
+
+  /** Starts a batch if one is due; call after submit (submit does not, so callers can group). */
+  kick(): void {
+    this.#schedule();
+  }
+
+  /** Whether another event can be queued without exceeding maxQueued. */
+  hasCapacity(): boolean {
+    return this.#queue.length < this.#options.maxQueued;
+  }
+
+  /** Resolves when the queue has room (callers stop reading from clients until then). */
+  waitForCapacity(): Promise<void> {
+    if (this.hasCapacity()) return Promise.resolve();
+    return new Promise((resolve) => this.#capacityWaiters.push(resolve));
+  }
+
+  /** Current counters. */
+  stats(): WriterStats {
+    return { ...this.#stats, queued: this.#queue.length, inFlight: this.#stats.inFlight };
+  }
+
+  /** Stores what is queued, then refuses new events. Resolves when nothing is in flight. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#schedule();
+    while (this.#queue.length > 0 || this.#active > 0) {
+      await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    }
+  }
+
+  #schedule(): void {
+    while (this.#queue.length > 0 && this.#active < this.#options.concurrency) {
+      const oldest = this.#queue[0]!.queuedAt;
+      const due = this.#queue.length >= this.#options.maxBatch || this.#closed || Date.now() - oldest >= this.#options.maxDelayMs;
+      if (!due) {
+        if (!this.#timer) {
+          const wait = Math.max(0, this.#options.maxDelayMs - (Date.now() - oldest));
+          this.#timer = setTimeout(() => {
+            this.#timer = undefined;
+            this.#schedule();
+          }, wait);
+        }
+        return;
+      }
+      const batch = this.#queue.splice(0, this.#options.maxBatch);
+      this.#wakeCapacityWaiters();
+      this.#active++;
+      this.#stats.inFlight += batch.length;
+      void this.#runBatch(batch).finally(() => {
+        this.#active--;
+        this.#stats.inFlight -= batch.length;
+        this.#schedule();
+        if (this.#queue.length === 0 && this.#active === 0) this.#wakeIdleWaiters();
+      });
+    }
+  }
+
+  async #runBatch(batch: Pending[]): Promise<void> {
+    this.#stats.batches++;
+    this.#stats.lastBatchSize = batch.length;
+    this.#stats.maxBatchSize = Math.max(this.#stats.maxBatchSize, batch.length);
+    const firstAttempt = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#store(batch);
+        return;
+      } catch (error) {
+        this.#stats.failedAttempts++;
+        if (isDataError(error)) {
+          await this.#isolate(batch, error as Error);
+          return;
+        }
+        const elapsed = Date.now() - firstAttempt;
+        if (elapsed >= this.#options.retryForMs) {
+          this.#logger.error({ err: error, events: batch.length, elapsedMs: elapsed }, "database unavailable; giving up on a batch (its events are not acked)");
+          const failure = new DatabaseUnavailableError(`database unavailable for ${Math.round(elapsed / 1000)} s: ${(error as Error).message}`);
+          for (const pending of batch) pending.reject(failure);
+          return;
+        }
+        const backoff = Math.min(2_000, 50 * 2 ** Math.min(attempt, 6));
+        this.#logger.warn({ err: error, events: batch.length, attempt, retryInMs: backoff }, "batch failed; retrying");
+        await new Promise((resolve) => setTimeout(resolve, backoff));
+      }
+    }
+  }
+
+  /** One transaction: store new events, merge summaries, commit; then resolve outcomes. */
+  async #store(batch: Pending[]): Promise<void> {
+    // In-batch repeats of the same key (a resend racing its original) are duplicates of the first.
+    const firstOfKey = new Map<string, Pending>();
+    const rows: EventRow[] = [];
+    for (const pending of batch) {
+      const { mcpId, event, streamId } = pending.item;
+      const key = eventKey(mcpId, event.eventId);
+      if (firstOfKey.has(key)) continue;
+      firstOfKey.set(key, pending);
+      rows.push({
+        mcpId,
+        eventId: event.eventId,
+        interactionId: event.interactionId,
+        sessionId: event.sessionId,
+        kind: event.kind,
+        occurredAt: timestampMs(event.occurredAt!),
+        streamId,
+        seq: streamId === null ? null : event.seq,
+        payload: toBinary(InteractionEventSchema, event),
+      });
+    }
+    const storedKeys = await withTransaction(this.#pool, async (client) => {
+      const stored = await insertNewEvents(client, rows);
+      const receivedAt = Date.now();
+      const fresh = [...stored].map((key) => {
+        const { item } = firstOfKey.get(key)!;
+        return { mcpId: item.mcpId, event: item.event, receivedAt };
+      });
+      await upsertSummaries(client, foldSummaries(fresh));
+      return stored;
+    });
+    // Committed: now, and only now, outcomes may be told.
+    for (const pending of batch) {
+      const key = eventKey(pending.item.mcpId, pending.item.event.eventId);
+      const isStored = storedKeys.has(key) && firstOfKey.get(key) === pending;
+      if (isStored) this.#stats.stored++;
+      else this.#stats.duplicates++;
+      pending.resolve({ status: isStored ? "stored" : "duplicate" });
+    }
+  }
+
+  /** Splits a batch Postgres refused for its data until the offending events are alone. */
+  async #isolate(batch: Pending[], error: Error): Promise<void> {
+    if (batch.length === 1) {
+      this.#stats.refused++;
+      this.#logger.warn({ err: error, eventId: batch[0]!.item.event.eventId }, "database refused an event");
+      batch[0]!.resolve({ status: "refused", reason: `the database refused this event: ${error.message}` });
+      return;
+    }
+    const middle = Math.ceil(batch.length / 2);
+    for (const half of [batch.slice(0, middle), batch.slice(middle)]) await this.#runBatch(half);
+  }
+
+  #wakeCapacityWaiters(): void {
+    while (this.#capacityWaiters.length > 0 && this.hasCapacity()) this.#capacityWaiters.shift()!();
+  }
+
+  #wakeIdleWaiters(): void {
+    for (const wake of this.#idleWaiters.splice(0)) wake();
+  }
+}
+
+/**
+ * Errors about the data itself (SQLSTATE class 22: data exception, 23: integrity violation,
+ * 54: program limit exceeded): retrying the same batch cannot help, isolating the event can.
+ */
+function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" && /^(22|23|54)/.test(code);
+}
