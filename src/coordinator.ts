@@ -16,7 +16,7 @@ import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { Ingest } from "./interactions/ingest.js";
 import type { IngestLimits } from "./interactions/limits.js";
-import type { WriterOptions } from "./interactions/writer.js";
+import type { EventWriter, WriterOptions } from "./interactions/writer.js";
 import { ensureEventPartitions } from "./interactions/writer-queries.js";
 import { Registry } from "./registry/registry.js";
 import { interactionService } from "./transport/interaction-service.js";
@@ -52,6 +52,8 @@ export interface StartOptions {
   ingestLimits?: Partial<IngestLimits>;
   /** Group-commit writer tuning. */
   writer?: WriterOptions;
+  /** Replaces the writer (the benchmark's ceiling: ack without storing). Never set in production. */
+  ingestSink?: EventWriter;
   /** Registry flush period (ms). */
   registryFlushIntervalMs?: number;
 }
@@ -84,6 +86,7 @@ export async function startCoordinator(config: Config, options: StartOptions): P
     serverVersion: VERSION,
     ...(options.ingestLimits ? { limits: options.ingestLimits } : {}),
     ...(options.writer ? { writer: options.writer } : {}),
+    ...(options.ingestSink ? { sink: options.ingestSink } : {}),
   });
 
   let grpc: Awaited<ReturnType<typeof startGrpcServer>>;
@@ -136,7 +139,7 @@ export async function startCoordinator(config: Config, options: StartOptions): P
       lifecycle.beginShutdown();
       // Ingest streams are told to move; they end once their events are acked (or at the drain
       // deadline), which lets the server's shutdown below complete.
-      ingest.drainAll("server shutting down");
+      ingest.drainAll("shutdown: the coordinator is stopping");
       clearInterval(watchdog);
       clearInterval(partitions);
       const drained = await settleWithin(grpc.server.shutdown(), config.shutdownGraceMs);

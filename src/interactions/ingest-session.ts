@@ -26,7 +26,7 @@ import type { IngestLimits } from "./limits.js";
 import { Outbox } from "./outbox.js";
 import { IngestError } from "./stream-end.js";
 import { invalidReason } from "./validate.js";
-import { DatabaseUnavailableError, type GroupCommitWriter, type WriteOutcome } from "./writer.js";
+import { DatabaseUnavailableError, type EventWriter, type WriteOutcome } from "./writer.js";
 import type { IngestCounters } from "./counters.js";
 
 type Response = MessageInitShape<typeof StreamInteractionsResponseSchema>;
@@ -49,7 +49,7 @@ export interface ConnectionTracker {
 
 /** What a session needs from the rest of the coordinator. */
 export interface SessionDeps {
-  writer: GroupCommitWriter;
+  writer: EventWriter;
   connections: ConnectionTracker;
   counters: IngestCounters;
   limits: IngestLimits;

@@ -12,7 +12,7 @@ import { IngestSession, type ConnectionTracker, type StreamCaller } from "./inge
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from "./limits.js";
 import { reportEvents, type ReportAck } from "./report.js";
 import { SessionSweeper } from "./session-sweeper.js";
-import { GroupCommitWriter, type WriterOptions } from "./writer.js";
+import { GroupCommitWriter, type EventWriter, type WriterOptions } from "./writer.js";
 
 /** Everything ingest needs. */
 export interface IngestOptions {
@@ -23,6 +23,11 @@ export interface IngestOptions {
   serverVersion: string;
   limits?: Partial<IngestLimits>;
   writer?: WriterOptions;
+  /**
+   * Replaces the group-commit writer. Only the benchmark uses it, to measure the protocol's
+   * ceiling with a writer that acks without storing.
+   */
+  sink?: EventWriter;
   /** Streams older than this are asked to reconnect (ms). Default 1 h. */
   maxStreamAgeMs?: number;
 }
@@ -31,14 +36,14 @@ export interface IngestOptions {
 export class Ingest {
   readonly limits: IngestLimits;
   readonly counters: IngestCounters = newIngestCounters();
-  readonly writer: GroupCommitWriter;
+  readonly writer: EventWriter;
   readonly #sweeper: SessionSweeper;
   readonly #options: IngestOptions;
 
   constructor(options: IngestOptions) {
     this.#options = options;
     this.limits = { ...DEFAULT_INGEST_LIMITS, ...options.limits };
-    this.writer = new GroupCommitWriter(options.pool, options.logger, options.writer);
+    this.writer = options.sink ?? new GroupCommitWriter(options.pool, options.logger, options.writer);
     this.#sweeper = new SessionSweeper(this.limits, { maxStreamAgeMs: options.maxStreamAgeMs ?? 3_600_000 });
     this.#sweeper.start();
   }

@@ -9,7 +9,7 @@ import { applyMetadataDefaults, type StreamCaller } from "./ingest-session.js";
 import type { IngestLimits } from "./limits.js";
 import { IngestError } from "./stream-end.js";
 import { invalidReason } from "./validate.js";
-import { DatabaseUnavailableError, type GroupCommitWriter } from "./writer.js";
+import { DatabaseUnavailableError, type EventWriter } from "./writer.js";
 
 /** One per event, in request order. */
 export interface ReportAck {
@@ -21,7 +21,7 @@ export interface ReportAck {
 
 /** What reporting needs. */
 export interface ReportDeps {
-  writer: GroupCommitWriter;
+  writer: EventWriter;
   counters: IngestCounters;
   limits: IngestLimits;
   touch: (mcpId: string) => void;

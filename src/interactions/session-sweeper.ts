@@ -80,7 +80,7 @@ export class SessionSweeper {
       }
       if (now - session.lastSentAt >= heartbeatDue) session.heartbeat();
       if (now - session.lastKeyCheckAt >= this.#limits.keyRecheckMs) void session.recheckKey();
-      if (now - session.startedAt > this.#options.maxStreamAgeMs) session.drain("stream rotation: reconnect to spread load across replicas");
+      if (now - session.startedAt > this.#options.maxStreamAgeMs) session.drain("rotation: reconnect to spread load across replicas");
     }
   }
 }

@@ -74,8 +74,21 @@ interface Pending {
 
 const DEFAULTS: Required<WriterOptions> = { maxBatch: 1_000, maxDelayMs: 1, concurrency: 2, maxQueued: 20_000, retryForMs: 30_000 };
 
+/**
+ * What ingest needs from a writer. GroupCommitWriter is the real one; the benchmark's ceiling
+ * server plugs in one that acks without storing.
+ */
+export interface EventWriter {
+  submit(items: readonly WriteItem[]): Promise<WriteOutcome>[];
+  kick(): void;
+  hasCapacity(): boolean;
+  waitForCapacity(): Promise<void>;
+  stats(): WriterStats;
+  close(): Promise<void>;
+}
+
 /** See the module comment. */
-export class GroupCommitWriter {
+export class GroupCommitWriter implements EventWriter {
   readonly #pool: Pool;
   readonly #logger: Logger;
   readonly #options: Required<WriterOptions>;

@@ -1,0 +1,76 @@
+/**
+ * A coordinator that can be stopped and started again on the same port and database, for the
+ * reporter's reconnect tests (test/support's helper drops its database on stop).
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import type { Config } from "../../src/config/options.js";
+import { startCoordinator, type Coordinator } from "../../src/coordinator.js";
+import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { testLogger } from "../support/logger.js";
+
+/** One database and port, with coordinators started and stopped on them at will. */
+export interface CoordinatorSite {
+  address: string;
+  database: TestDatabase;
+  /** The running coordinator, if any. */
+  current: Coordinator | undefined;
+  start(): Promise<Coordinator>;
+  /** Graceful shutdown (Drain, then close) of the running one. */
+  stop(): Promise<void>;
+  /** Stops it and drops the database. */
+  dispose(): Promise<void>;
+}
+
+/** Creates a site on a free port and a fresh database. */
+export async function createCoordinatorSite(overrides: Partial<Config> = {}): Promise<CoordinatorSite> {
+  const database = await createTestDatabase();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), "mcpc-client-"));
+  const port = await freePort();
+  const config: Config = {
+    listen: `127.0.0.1:${port}`,
+    databaseUrl: database.connectionString,
+    dataDir,
+    tlsCert: undefined,
+    tlsKey: undefined,
+    logLevel: "silent",
+    shutdownGraceMs: 2_000,
+    embeddedPgPort: 0,
+    dbPoolSize: 5,
+    ...overrides,
+  };
+  const site: CoordinatorSite = {
+    address: `127.0.0.1:${port}`,
+    database,
+    current: undefined,
+    async start() {
+      site.current = await startCoordinator(config, { logger: testLogger() });
+      return site.current;
+    },
+    async stop() {
+      const running = site.current;
+      site.current = undefined;
+      await running?.shutdown();
+    },
+    async dispose() {
+      await site.stop();
+      await database.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  return site;
+}
+
+/** A TCP port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
