@@ -7,7 +7,6 @@ import { EventKind } from "../../gen/coordinator/v1/interaction_event_pb.js";
 import { InteractionService } from "../../gen/coordinator/v1/interaction_service_pb.js";
 import { AckStatus } from "../../gen/coordinator/v1/stream_frames_pb.js";
 import { createKey } from "../../src/auth/keys.js";
-import { bufCurl } from "../support/buf-curl.js";
 import { clientFor } from "../support/clients.js";
 import { startTestCoordinator, type TestCoordinator } from "../support/coordinator.js";
 import { event } from "./events.js";
@@ -51,14 +50,5 @@ describe("ReportInteractions", () => {
     } finally {
       channel.close();
     }
-  });
-
-  it("takes events from a third-party client through reflection (buf curl)", async () => {
-    const body = JSON.stringify({
-      events: [{ eventId: "curl-1", interactionId: "curl-i", kind: "EVENT_KIND_STARTED", occurredAt: new Date().toISOString() }],
-    });
-    const result = await bufCurl(["-H", `authorization: Bearer ${token}`, "-d", body, `http://${server.address}/coordinator.v1.InteractionService/ReportInteractions`]);
-    expect(result.code, result.stderr).to.equal(0);
-    expect(JSON.parse(result.stdout)).to.deep.equal({ acks: [{ eventId: "curl-1", status: "ACK_STATUS_STORED" }] });
   });
 });

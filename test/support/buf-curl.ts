@@ -17,10 +17,11 @@ export interface BufCurlResult {
  * Runs buf curl with gRPC over plaintext HTTP/2.
  *
  * @param args - further arguments (the URL last).
+ * @param input - written to buf curl's stdin (for `-d @-`, e.g. the messages of a stream).
  */
-export function bufCurl(args: string[], timeoutMs = 30_000): Promise<BufCurlResult> {
+export function bufCurl(args: string[], timeoutMs = 30_000, input?: string): Promise<BufCurlResult> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       BUF,
       ["curl", "--protocol", "grpc", "--http2-prior-knowledge", ...args],
       { timeout: timeoutMs },
@@ -29,5 +30,6 @@ export function bufCurl(args: string[], timeoutMs = 30_000): Promise<BufCurlResu
         resolve({ code, stdout, stderr });
       },
     );
+    if (input !== undefined) child.stdin!.end(input);
   });
 }
