@@ -84,8 +84,14 @@ export async function startCoordinator(config: Config, options: StartOptions): P
     connections: registry,
     coordinatorInstance: instanceId,
     serverVersion: VERSION,
-    ...(options.ingestLimits ? { limits: options.ingestLimits } : {}),
-    ...(options.writer ? { writer: options.writer } : {}),
+    limits: { heartbeatIntervalMs: config.heartbeatIntervalMs, maxInFlight: config.maxInFlight, ...options.ingestLimits },
+    writer: {
+      maxBatch: config.writerMaxBatch,
+      maxDelayMs: config.writerMaxDelayMs,
+      retryForMs: config.unavailableAfterMs,
+      ...options.writer,
+    },
+    maxStreamAgeMs: config.maxStreamAgeMs,
     ...(options.ingestSink ? { sink: options.ingestSink } : {}),
   });
 
@@ -99,6 +105,8 @@ export async function startCoordinator(config: Config, options: StartOptions): P
       health,
       lifecycle,
       interactions: interactionService(ingest, authenticator, registryHandlers(registry, ingest.limits)),
+      maxConnectionAgeMs: config.maxStreamAgeMs,
+      maxConnectionAgeGraceMs: config.maxStreamAgeMs + ingest.limits.drainGraceMs + 10_000,
     });
   } catch (error) {
     await ingest.close();

@@ -29,6 +29,18 @@ export interface Config {
   embeddedPgPort: number;
   /** Maximum connections in the Postgres pool. */
   dbPoolSize: number;
+  /** How often each side of an ingest stream must send something (ms). */
+  heartbeatIntervalMs: number;
+  /** Largest window (events in flight per stream) granted to a client. */
+  maxInFlight: number;
+  /** Most events per group-commit transaction. */
+  writerMaxBatch: number;
+  /** Longest an event waits for a batch to fill while the writer is idle (ms). */
+  writerMaxDelayMs: number;
+  /** How long the database may fail before ingest streams end with UNAVAILABLE (ms). */
+  unavailableAfterMs: number;
+  /** Streams older than this are asked (Drain) to reconnect, spreading load across replicas (ms). */
+  maxStreamAgeMs: number;
 }
 
 /** One row of the settings table. */
@@ -135,6 +147,60 @@ export const OPTIONS = [
     description: "maximum PostgreSQL connections this process opens",
     defaultValue: "10",
     parse: (raw, source) => integerIn(raw, source, 1, 1000),
+  }),
+  option({
+    key: "heartbeatIntervalMs",
+    flag: "heartbeat-interval",
+    env: "MCPC_HEARTBEAT_INTERVAL",
+    valueName: "duration",
+    description: "ingest heartbeat interval; a stream silent for 3 intervals is closed",
+    defaultValue: "10s",
+    parse: (raw, source) => parseDuration(raw, source),
+  }),
+  option({
+    key: "maxInFlight",
+    flag: "max-in-flight",
+    env: "MCPC_MAX_IN_FLIGHT",
+    valueName: "n",
+    description: "largest window (unacked events per stream) granted to a client",
+    defaultValue: "10000",
+    parse: (raw, source) => integerIn(raw, source, 1, 1_000_000),
+  }),
+  option({
+    key: "writerMaxBatch",
+    flag: "writer-max-batch",
+    env: "MCPC_WRITER_MAX_BATCH",
+    valueName: "n",
+    description: "most events per group-commit transaction",
+    defaultValue: "1000",
+    parse: (raw, source) => integerIn(raw, source, 1, 100_000),
+  }),
+  option({
+    key: "writerMaxDelayMs",
+    flag: "writer-max-delay",
+    env: "MCPC_WRITER_MAX_DELAY",
+    valueName: "duration",
+    description: "longest an event waits for company before an idle writer commits it (0ms: at once)",
+    defaultValue: "1ms",
+    parse: (raw, source) => (raw.trim().replace(/ms$|s$/, "") === "0" ? 0 : parseDuration(raw, source)),
+  }),
+  option({
+    key: "unavailableAfterMs",
+    flag: "ingest-unavailable-after",
+    env: "MCPC_INGEST_UNAVAILABLE_AFTER",
+    valueName: "duration",
+    description: "how long writes may fail (database down) before streams end with UNAVAILABLE",
+    defaultValue: "30s",
+    parse: (raw, source) => parseDuration(raw, source),
+  }),
+  option({
+    key: "maxStreamAgeMs",
+    flag: "max-stream-age",
+    env: "MCPC_MAX_STREAM_AGE",
+    valueName: "duration",
+    description: "streams older than this get Drain and reconnect (spreads load across replicas)",
+    defaultValue: "1h",
+    parse: (raw, source) => parseDuration(raw, source),
   }),
 ] as const satisfies readonly OptionSpec<keyof Config>[];
 

@@ -35,6 +35,10 @@ export interface GrpcServerOptions {
   lifecycle: Lifecycle;
   /** The InteractionService implementation (see interaction-service.ts). */
   interactions: object;
+  /** Connections older than this stop taking new calls (GOAWAY); see below. */
+  maxConnectionAgeMs: number;
+  /** How long a GOAWAY'd connection's streams may go on before they are cut. */
+  maxConnectionAgeGraceMs: number;
 }
 
 /** A listening server and the port it bound (useful when asked for port 0). */
@@ -55,6 +59,13 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     "grpc.keepalive_time_ms": 30_000,
     "grpc.keepalive_timeout_ms": 10_000,
     "grpc.keepalive_permit_without_calls": 1,
+    // Connection rotation, so clients re-resolve and spread across replicas: after this age the
+    // connection takes no new calls (GOAWAY). Its open streams are not cut until the grace ends,
+    // and the grace is longer than any stream may live (max age + drain grace + slack): the
+    // coordinator's own stream rotation sends each stream Drain first, so streams move at a
+    // moment the protocol controls. The grace is only a backstop.
+    "grpc.max_connection_age_ms": options.maxConnectionAgeMs,
+    "grpc.max_connection_age_grace_ms": options.maxConnectionAgeGraceMs,
   })
     .use(callLogMiddleware(options.logger))
     .use(errorMiddleware(options.logger));

@@ -6,6 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { loadConfig } from "../../src/config/load.js";
 import type { Config } from "../../src/config/options.js";
 import { startCoordinator, type Coordinator } from "../../src/coordinator.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
@@ -30,14 +31,12 @@ export async function createCoordinatorSite(overrides: Partial<Config> = {}): Pr
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "mcpc-client-"));
   const port = await freePort();
   const config: Config = {
+    ...loadConfig({}, {}),
     listen: `127.0.0.1:${port}`,
     databaseUrl: database.connectionString,
     dataDir,
-    tlsCert: undefined,
-    tlsKey: undefined,
     logLevel: "silent",
     shutdownGraceMs: 2_000,
-    embeddedPgPort: 0,
     dbPoolSize: 5,
     ...overrides,
   };

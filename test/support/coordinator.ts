@@ -4,6 +4,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { loadConfig } from "../../src/config/load.js";
 import type { Config } from "../../src/config/options.js";
 import { startCoordinator, type Coordinator, type StartOptions } from "../../src/coordinator.js";
 import { createTestDatabase } from "./database.js";
@@ -35,14 +36,12 @@ export async function startTestCoordinator(
   const database = await createTestDatabase();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "mcpc-test-"));
   const config: Config = {
+    ...loadConfig({}, {}),
     listen: "127.0.0.1:0",
     databaseUrl: database.connectionString,
     dataDir,
-    tlsCert: undefined,
-    tlsKey: undefined,
     logLevel: "silent",
     shutdownGraceMs: 2_000,
-    embeddedPgPort: 0,
     dbPoolSize: 5,
     ...overrides,
   };
