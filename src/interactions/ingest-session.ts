@@ -7,16 +7,11 @@
  * (a protocol violation, silence, a revoked key, a drain that was not honoured, a database that
  * stayed down) fails that iterable with an IngestError, which the transport turns into a status.
  */
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
-import { AckStatus } from "../../gen/coordinator/v1/stream_frames_pb.js";
-import {
-  EventMetadataSchema,
-  type EventMetadata,
-  type InteractionEvent,
-} from "../../gen/coordinator/v1/interaction_event_pb.js";
+import type { EventMetadata, InteractionEvent } from "../../gen/coordinator/v1/interaction_event_pb.js";
 import type {
   StreamInteractionsRequest,
   StreamInteractionsResponseSchema,
@@ -25,12 +20,12 @@ import type { Hello } from "../../gen/coordinator/v1/stream_frames_pb.js";
 import type { IngestLimits } from "./limits.js";
 import { Outbox } from "./outbox.js";
 import { IngestError } from "./stream-end.js";
-import { invalidReason } from "./validate.js";
-import { DatabaseUnavailableError, type EventWriter, type WriteOutcome } from "./writer.js";
+import { invalidReason, MCP_ID_PATTERN } from "./validate.js";
+import { ackFor, applyMetadataDefaults, rejectionFor, type Ack } from "./acks.js";
+import { DatabaseUnavailableError, type EventWriter } from "./writer.js";
 import type { IngestCounters } from "./counters.js";
 
 type Response = MessageInitShape<typeof StreamInteractionsResponseSchema>;
-type Ack = { seq: bigint; eventId: string; status: AckStatus; reason: string };
 
 /** Who is calling, as the session needs it. */
 export interface StreamCaller {
@@ -60,8 +55,6 @@ export interface SessionDeps {
   serverVersion: string;
   logger: Logger;
 }
-
-const MCP_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 /** See the module comment. */
 export class IngestSession {
@@ -203,7 +196,7 @@ export class IngestSession {
       }
       mcpId = caller.mcpId!;
     } else {
-      if (!MCP_ID.test(hello.mcpId)) {
+      if (!MCP_ID_PATTERN.test(hello.mcpId)) {
         throw new IngestError("invalid_argument", "hello.mcp_id: required with a non-mcp key; 1-128 characters of [A-Za-z0-9._:-]");
       }
       mcpId = hello.mcpId;
@@ -248,8 +241,7 @@ export class IngestSession {
     this.#deps.connections.touch(this.#mcpId!);
     const reason = invalidReason(event, limits, Date.now());
     if (reason) {
-      counters.rejected++;
-      this.#ack({ seq: event.seq, eventId: event.eventId, status: AckStatus.REJECTED, reason });
+      this.#ack(rejectionFor(event, reason, counters));
       return;
     }
     applyMetadataDefaults(event, this.#metadata);
@@ -298,29 +290,4 @@ export class IngestSession {
     // Every received event gets its ack before the stream ends normally.
     if (this.#inFlight === 0 && this.#pendingAcks.length === 0) this.end();
   }
-}
-
-function ackFor(event: InteractionEvent, outcome: WriteOutcome, counters: IngestCounters): Ack {
-  switch (outcome.status) {
-    case "stored":
-      counters.stored++;
-      return { seq: event.seq, eventId: event.eventId, status: AckStatus.STORED, reason: "" };
-    case "duplicate":
-      counters.duplicates++;
-      return { seq: event.seq, eventId: event.eventId, status: AckStatus.DUPLICATE, reason: "" };
-    case "refused":
-      counters.rejected++;
-      return { seq: event.seq, eventId: event.eventId, status: AckStatus.REJECTED, reason: outcome.reason };
-  }
-}
-
-/** Fills the event's empty metadata fields from the stream's (or request's) defaults. */
-export function applyMetadataDefaults(event: InteractionEvent, defaults: EventMetadata | undefined): void {
-  if (!defaults) return;
-  const metadata = event.metadata ?? create(EventMetadataSchema);
-  metadata.mcpType ||= defaults.mcpType;
-  metadata.mcpVersion ||= defaults.mcpVersion;
-  metadata.environment ||= defaults.environment;
-  metadata.region ||= defaults.region;
-  event.metadata = metadata;
 }

@@ -3,21 +3,16 @@
  * stream, for clients that cannot hold one.
  */
 import type { EventMetadata, InteractionEvent } from "../../gen/coordinator/v1/interaction_event_pb.js";
-import { AckStatus } from "../../gen/coordinator/v1/stream_frames_pb.js";
 import type { IngestCounters } from "./counters.js";
-import { applyMetadataDefaults, type StreamCaller } from "./ingest-session.js";
+import { ackFor, applyMetadataDefaults, rejectionFor, type Ack } from "./acks.js";
+import type { StreamCaller } from "./ingest-session.js";
 import type { IngestLimits } from "./limits.js";
 import { IngestError } from "./stream-end.js";
-import { invalidReason } from "./validate.js";
+import { invalidReason, MCP_ID_PATTERN } from "./validate.js";
 import { DatabaseUnavailableError, type EventWriter } from "./writer.js";
 
 /** One per event, in request order. */
-export interface ReportAck {
-  seq: bigint;
-  eventId: string;
-  status: AckStatus;
-  reason: string;
-}
+export type ReportAck = Ack;
 
 /** What reporting needs. */
 export interface ReportDeps {
@@ -26,8 +21,6 @@ export interface ReportDeps {
   limits: IngestLimits;
   touch: (mcpId: string) => void;
 }
-
-const MCP_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 /**
  * Stores a batch of events and answers one ack per event, after commit.
@@ -54,25 +47,10 @@ export async function reportEvents(
   const now = Date.now();
   const acks: (ReportAck | Promise<ReportAck>)[] = request.events.map((event) => {
     const reason = invalidReason(event, limits, now);
-    if (reason) {
-      counters.rejected++;
-      return { seq: event.seq, eventId: event.eventId, status: AckStatus.REJECTED, reason };
-    }
+    if (reason) return rejectionFor(event, reason, counters);
     applyMetadataDefaults(event, request.metadata);
     const [outcome] = writer.submit([{ mcpId, event, streamId: null }]);
-    return outcome!.then((result): ReportAck => {
-      switch (result.status) {
-        case "stored":
-          counters.stored++;
-          return { seq: event.seq, eventId: event.eventId, status: AckStatus.STORED, reason: "" };
-        case "duplicate":
-          counters.duplicates++;
-          return { seq: event.seq, eventId: event.eventId, status: AckStatus.DUPLICATE, reason: "" };
-        case "refused":
-          counters.rejected++;
-          return { seq: event.seq, eventId: event.eventId, status: AckStatus.REJECTED, reason: result.reason };
-      }
-    });
+    return outcome!.then((result) => ackFor(event, result, counters));
   });
   writer.kick();
   try {
@@ -92,7 +70,7 @@ function resolveMcpId(caller: StreamCaller, requested: string): string {
     }
     return caller.mcpId!;
   }
-  if (!MCP_ID.test(requested)) {
+  if (!MCP_ID_PATTERN.test(requested)) {
     throw new IngestError("invalid_argument", "mcp_id: required with a non-mcp key; 1-128 characters of [A-Za-z0-9._:-]");
   }
   return requested;

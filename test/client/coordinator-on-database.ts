@@ -3,7 +3,6 @@
  * reporter's reconnect tests (test/support's helper drops its database on stop).
  */
 import { mkdtemp, rm } from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { loadConfig } from "../../src/config/load.js";
@@ -11,6 +10,7 @@ import type { Config } from "../../src/config/options.js";
 import { startCoordinator, type Coordinator } from "../../src/coordinator.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { testLogger } from "../support/logger.js";
+import { freePort } from "../support/ports.js";
 
 /** One database and port, with coordinators started and stopped on them at will. */
 export interface CoordinatorSite {
@@ -60,16 +60,4 @@ export async function createCoordinatorSite(overrides: Partial<Config> = {}): Pr
     },
   };
   return site;
-}
-
-/** A TCP port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }

@@ -17,7 +17,8 @@ import { createReporter, type Reporter, type ReporterOptions } from "../../src/c
 import { silentLogger } from "../../src/client/logger.js";
 import { Spool } from "../../src/client/spool.js";
 import { waitFor } from "../support/database.js";
-import { createCoordinatorSite, freePort, type CoordinatorSite } from "./coordinator-on-database.js";
+import { freePort } from "../support/ports.js";
+import { createCoordinatorSite, type CoordinatorSite } from "./coordinator-on-database.js";
 
 const CLIENT_INDEX = path.resolve("src/client/index.ts");
 

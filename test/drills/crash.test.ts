@@ -10,7 +10,8 @@ import path from "node:path";
 import { createKey } from "../../src/auth/keys.js";
 import { createTestDatabase, waitFor, type TestDatabase } from "../support/database.js";
 import { runCoordinator, servingPort, type CoordinatorProcess } from "../support/process.js";
-import { freePort, startReporterChild, storedEvents } from "./drill-support.js";
+import { freePort } from "../support/ports.js";
+import { startReporterChild, storedEvents } from "./drill-support.js";
 
 describe("crash drills", function () {
   this.timeout(180_000);

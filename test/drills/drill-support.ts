@@ -1,24 +1,11 @@
 /**
- * Shared pieces of the crash drills: free ports, the reporter child, counting stored events.
+ * Shared pieces of the crash drills: the reporter child, counting stored events.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import net from "node:net";
 import { fileURLToPath } from "node:url";
 import type { Pool } from "pg";
 
 const CHILD = fileURLToPath(new URL("./reporter-child.ts", import.meta.url));
-
-/** A free TCP port on 127.0.0.1 (to restart a coordinator on the same address). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A running reporter child and what it printed. */
 export interface ReporterChild {
