@@ -17,20 +17,13 @@ import { decodePageToken, encodePageToken } from "./page-token.js";
 import {
   deleteConnection,
   deleteConnectionsExcept,
-  deleteInstance,
   deleteInstanceConnections,
-  deleteStaleInstances,
-  heartbeatInstance,
   insertConnections,
-  markSeen,
   selectLiveConnections,
-  selectMcpPage,
-  upsertInstance,
-  upsertMcp,
-  type InstanceRow,
-  type McpRow,
   type NewConnection,
-} from "./registry-queries.js";
+} from "./connection-queries.js";
+import { deleteInstance, deleteStaleInstances, heartbeatInstance, upsertInstance, type InstanceRow } from "./instance-queries.js";
+import { markSeen, selectMcpPage, upsertMcp, type McpRow } from "./mcp-queries.js";
 import {
   RegistryError,
   type ListRequest,
