@@ -20,7 +20,7 @@ import type { Hello } from "../../gen/coordinator/v1/stream_frames_pb.js";
 import type { IngestLimits } from "./limits.js";
 import { Outbox } from "./outbox.js";
 import { IngestError } from "./stream-end.js";
-import { invalidReason, MCP_ID_PATTERN } from "./validate.js";
+import { checkEvent, MCP_ID_PATTERN } from "./validate.js";
 import { ackFor, applyMetadataDefaults, rejectionFor, type Ack } from "./acks.js";
 import { DatabaseUnavailableError, type EventWriter } from "./writer.js";
 import type { IngestCounters } from "./counters.js";
@@ -239,13 +239,13 @@ export class IngestSession {
       throw new IngestError("resource_exhausted", `more than max_in_flight=${this.#window} events sent and not yet acked; wait for acks`);
     }
     this.#deps.connections.touch(this.#mcpId!);
-    const reason = invalidReason(event, limits, Date.now());
-    if (reason) {
-      this.#ack(rejectionFor(event, reason, counters));
+    applyMetadataDefaults(event, this.#metadata);
+    const checked = checkEvent(event, limits, Date.now());
+    if (!checked.ok) {
+      this.#ack(rejectionFor(event, checked.reason, counters));
       return;
     }
-    applyMetadataDefaults(event, this.#metadata);
-    const [outcome] = this.#deps.writer.submit([{ mcpId: this.#mcpId!, event, streamId: this.streamId }]);
+    const [outcome] = this.#deps.writer.submit([{ mcpId: this.#mcpId!, event, streamId: this.streamId, payload: checked.payload }]);
     this.#deps.writer.kick();
     outcome!.then(
       (result) => this.#ack(ackFor(event, result, counters)),

@@ -8,7 +8,7 @@ import { ackFor, applyMetadataDefaults, rejectionFor, type Ack } from "./acks.js
 import type { StreamCaller } from "./ingest-session.js";
 import type { IngestLimits } from "./limits.js";
 import { IngestError } from "./stream-end.js";
-import { invalidReason, MCP_ID_PATTERN } from "./validate.js";
+import { checkEvent, MCP_ID_PATTERN } from "./validate.js";
 import { DatabaseUnavailableError, type EventWriter } from "./writer.js";
 
 /** One per event, in request order. */
@@ -46,10 +46,10 @@ export async function reportEvents(
   deps.touch(mcpId);
   const now = Date.now();
   const acks: (ReportAck | Promise<ReportAck>)[] = request.events.map((event) => {
-    const reason = invalidReason(event, limits, now);
-    if (reason) return rejectionFor(event, reason, counters);
     applyMetadataDefaults(event, request.metadata);
-    const [outcome] = writer.submit([{ mcpId, event, streamId: null }]);
+    const checked = checkEvent(event, limits, now);
+    if (!checked.ok) return rejectionFor(event, checked.reason, counters);
+    const [outcome] = writer.submit([{ mcpId, event, streamId: null, payload: checked.payload }]);
     return outcome!.then((result) => ackFor(event, result, counters));
   });
   writer.kick();

@@ -7,6 +7,7 @@ import { StructSchema, timestampMs } from "@bufbuild/protobuf/wkt";
 import {
   ErrorInfoSchema,
   EventKind,
+  InteractionEventSchema,
   ProgressInfoSchema,
   RequestInfoSchema,
   ResultInfoSchema,
@@ -26,7 +27,7 @@ const DETAIL_FOR_KIND: Record<number, string> = {
 };
 
 /**
- * Checks one event against the contract's rules.
+ * Checks one event against the contract's rules, except the size limits (see checkEvent).
  *
  * @param now - the coordinator's clock (ms), for the future-timestamp rule.
  * @returns undefined when valid, else a reason naming the field.
@@ -50,16 +51,36 @@ export function invalidReason(event: InteractionEvent, limits: IngestLimits, now
   if (event.detail.case !== undefined && event.detail.case !== expected) {
     return `detail: ${event.detail.case} does not match kind ${EventKind[event.kind]} (expected ${expected})`;
   }
-  const detailBytes = detailSize(event);
-  if (detailBytes > limits.maxPayloadBytes) return `detail: ${detailBytes} bytes encoded, over the limit of ${limits.maxPayloadBytes}`;
-  if (event.attributes) {
-    // protobuf-es holds a Struct as a plain JSON object; its wire size is what the limit is about.
-    const attributeBytes = toBinary(StructSchema, fromJson(StructSchema, event.attributes)).length;
-    if (attributeBytes > limits.maxPayloadBytes) {
-      return `attributes: ${attributeBytes} bytes encoded, over the limit of ${limits.maxPayloadBytes}`;
+  return undefined;
+}
+
+/** A valid event and its encoding (stored as is), or why it is invalid. */
+export type Checked = { ok: true; payload: Uint8Array } | { ok: false; reason: string };
+
+/**
+ * Validates an event and encodes it once. The size limits apply to detail and attributes
+ * separately; both are parts of the whole encoding, so their own sizes are only computed when the
+ * whole event is over the limit (rare), and the common case costs one encode, which the writer
+ * then stores instead of encoding again.
+ */
+export function checkEvent(event: InteractionEvent, limits: IngestLimits, now: number): Checked {
+  const reason = invalidReason(event, limits, now);
+  if (reason) return { ok: false, reason };
+  const payload = toBinary(InteractionEventSchema, event);
+  if (payload.length > limits.maxPayloadBytes) {
+    const detailBytes = detailSize(event);
+    if (detailBytes > limits.maxPayloadBytes) {
+      return { ok: false, reason: `detail: ${detailBytes} bytes encoded, over the limit of ${limits.maxPayloadBytes}` };
+    }
+    if (event.attributes) {
+      // protobuf-es holds a Struct as a plain JSON object; its wire size is what the limit is about.
+      const attributeBytes = toBinary(StructSchema, fromJson(StructSchema, event.attributes)).length;
+      if (attributeBytes > limits.maxPayloadBytes) {
+        return { ok: false, reason: `attributes: ${attributeBytes} bytes encoded, over the limit of ${limits.maxPayloadBytes}` };
+      }
     }
   }
-  return undefined;
+  return { ok: true, payload };
 }
 
 function checkId(field: string, value: string, limits: IngestLimits, required: boolean): string | undefined {

@@ -28,6 +28,8 @@ export interface WriteItem {
   event: InteractionEvent;
   /** The stream it came on (null: ReportInteractions). */
   streamId: string | null;
+  /** The event already encoded (validation encodes it once); encoded here when absent. */
+  payload?: Uint8Array;
 }
 
 /** What happened to an event; resolved only after commit. */
@@ -225,7 +227,7 @@ export class GroupCommitWriter implements EventWriter {
     const firstOfKey = new Map<string, Pending>();
     const rows: EventRow[] = [];
     for (const pending of batch) {
-      const { mcpId, event, streamId } = pending.item;
+      const { mcpId, event, streamId, payload } = pending.item;
       const key = eventKey(mcpId, event.eventId);
       if (firstOfKey.has(key)) continue;
       firstOfKey.set(key, pending);
@@ -238,7 +240,7 @@ export class GroupCommitWriter implements EventWriter {
         occurredAt: timestampMs(event.occurredAt!),
         streamId,
         seq: streamId === null ? null : event.seq,
-        payload: toBinary(InteractionEventSchema, event),
+        payload: payload ?? toBinary(InteractionEventSchema, event),
       });
     }
     const storedKeys = await withTransaction(this.#pool, async (client) => {
