@@ -1,7 +1,8 @@
 /**
  * The group-commit writer: every stream and ReportInteractions call hands its events here; the
- * writer stores them in batches, one transaction each, and resolves each event's promise only
- * after the transaction that holds it has committed. That is what makes an ack mean "durable".
+ * writer stores them in batches, one transaction (one statement) each, and resolves each event's
+ * promise only after the transaction that holds it has committed. That is what makes an ack mean
+ * "durable".
  *
  * Batching is natural: while a batch commits, new events queue up, and the next batch takes them
  * all (up to maxBatch). Events wait at most maxDelayMs for company when the writer is idle.
@@ -18,9 +19,8 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Pool } from "pg";
 import type { Logger } from "pino";
 import { InteractionEventSchema, type InteractionEvent } from "../../gen/coordinator/v1/interaction_event_pb.js";
-import { withTransaction } from "../store/transaction.js";
-import { foldSummaries } from "./summary.js";
-import { eventKey, insertNewEvents, upsertSummaries, type EventRow } from "./writer-queries.js";
+import { contributionOf } from "./summary.js";
+import { eventKey, storeBatch, type EventRow } from "./writer-queries.js";
 
 /** One event to store. */
 export interface WriteItem {
@@ -221,7 +221,7 @@ export class GroupCommitWriter implements EventWriter {
     }
   }
 
-  /** One transaction: store new events, merge summaries, commit; then resolve outcomes. */
+  /** One statement (one implicit transaction) stores the batch; then outcomes are resolved. */
   async #store(batch: Pending[]): Promise<void> {
     // In-batch repeats of the same key (a resend racing its original) are duplicates of the first.
     const firstOfKey = new Map<string, Pending>();
@@ -237,22 +237,14 @@ export class GroupCommitWriter implements EventWriter {
         interactionId: event.interactionId,
         sessionId: event.sessionId,
         kind: event.kind,
-        occurredAt: timestampMs(event.occurredAt!),
+        occurredAtMs: timestampMs(event.occurredAt!),
         streamId,
         seq: streamId === null ? null : event.seq,
         payload: payload ?? toBinary(InteractionEventSchema, event),
+        ...contributionOf(event),
       });
     }
-    const storedKeys = await withTransaction(this.#pool, async (client) => {
-      const stored = await insertNewEvents(client, rows);
-      const receivedAt = Date.now();
-      const fresh = [...stored].map((key) => {
-        const { item } = firstOfKey.get(key)!;
-        return { mcpId: item.mcpId, event: item.event, receivedAt };
-      });
-      await upsertSummaries(client, foldSummaries(fresh));
-      return stored;
-    });
+    const storedKeys = await storeBatch(this.#pool, rows);
     // Committed: now, and only now, outcomes may be told.
     for (const pending of batch) {
       const key = eventKey(pending.item.mcpId, pending.item.event.eventId);
