@@ -54,6 +54,8 @@ export interface SessionDeps {
   coordinatorInstance: string;
   serverVersion: string;
   logger: Logger;
+  /** Called once when the stream is over (normally, with an error, or cancelled). */
+  onFinished?: () => void;
 }
 
 /** See the module comment. */
@@ -107,6 +109,7 @@ export class IngestSession {
     } finally {
       this.#ended = true;
       void reading;
+      this.#deps.onFinished?.();
       if (this.#opened) {
         this.#deps.counters.openStreams--;
         await this.#deps.connections.streamClosed(this.streamId).catch(() => undefined);

@@ -49,16 +49,16 @@ export class Ingest {
   }
 
   /**
-   * Runs one StreamInteractions stream to its end.
+   * Starts one StreamInteractions stream; the returned iterable is its response frames.
    *
    * @param recheckKey - re-validates the caller's key (rejects with IngestError "unauthenticated").
    * @throws IngestError when the stream ends with an error status.
    */
-  async *stream(
+  stream(
     requests: AsyncIterable<StreamInteractionsRequest>,
     caller: StreamCaller,
     recheckKey: () => Promise<void>,
-  ): AsyncGenerator<MessageInitShape<typeof StreamInteractionsResponseSchema>, void, undefined> {
+  ): AsyncIterable<MessageInitShape<typeof StreamInteractionsResponseSchema>> {
     const session = new IngestSession({
       writer: this.writer,
       connections: this.#options.connections,
@@ -69,14 +69,11 @@ export class Ingest {
       coordinatorInstance: this.#options.coordinatorInstance,
       serverVersion: this.#options.serverVersion,
       logger: this.#options.logger,
+      // The session tells us when its stream is over, however it ended.
+      onFinished: () => this.#sweeper.remove(session),
     });
     this.#sweeper.add(session);
-    try {
-      yield* session.run(requests);
-    } finally {
-      session.end();
-      this.#sweeper.remove(session);
-    }
+    return session.run(requests);
   }
 
   /** ReportInteractions (see report.ts). */

@@ -1,32 +1,73 @@
 /**
- * Turns whatever a handler throws into a gRPC status a client can act on, and logs the unexpected.
+ * The outermost middleware of every call: turns whatever a handler throws into a gRPC status a
+ * client can act on, and writes one log line per finished call (method, peer, status, duration).
  *
  * - ServerError: passed through (handlers choose their status and message).
+ * - IngestError (the ingest domain's errors): mapped to their status here, the one place that
+ *   knows both sides, with a grpc-retry-pushback-ms trailer when the domain gave a retry hint.
  * - Anything else is a bug: logged with its stack, answered INTERNAL without internals, and the
  *   process keeps serving (one bad request never harms another).
+ *
+ * Logging and translation share one middleware on purpose: every middleware is one more suspended
+ * async generator per open stream, and ten thousand idle streams make that count.
  */
 import { isAbortError } from "abort-controller-x";
 import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from "nice-grpc-common";
 import type { Logger } from "pino";
+import { IngestError, type IngestErrorCode } from "../interactions/stream-end.js";
+
+/** Codes that mean the server, not the caller, has a problem. */
+const SERVER_FAULTS = new Set([Status.INTERNAL, Status.UNKNOWN, Status.DATA_LOSS, Status.UNAVAILABLE]);
+
+const INGEST_STATUS: Record<IngestErrorCode, Status> = {
+  failed_precondition: Status.FAILED_PRECONDITION,
+  permission_denied: Status.PERMISSION_DENIED,
+  invalid_argument: Status.INVALID_ARGUMENT,
+  resource_exhausted: Status.RESOURCE_EXHAUSTED,
+  deadline_exceeded: Status.DEADLINE_EXCEEDED,
+  unauthenticated: Status.UNAUTHENTICATED,
+  unavailable: Status.UNAVAILABLE,
+};
 
 /**
- * Creates the outermost middleware of every service.
+ * Creates the middleware.
  *
- * @param logger - where unexpected errors are reported.
+ * @param logger - where calls and unexpected errors are reported.
  */
 export function errorMiddleware(logger: Logger) {
-  return async function* handleErrors<Request, Response>(
+  return async function* handleCall<Request, Response>(
     call: ServerMiddlewareCall<Request, Response>,
     context: CallContext,
   ): AsyncGenerator<Response, Response | void, undefined> {
+    const started = performance.now();
+    const fields = () => ({ method: call.method.path, peer: context.peer, ms: Math.round(performance.now() - started) });
     try {
-      return yield* call.next(call.request, context);
+      const result = yield* call.next(call.request, context);
+      logger.debug({ ...fields(), code: "OK" }, "call finished");
+      return result;
     } catch (error) {
-      if (error instanceof ServerError) throw error;
-      // A client that went away aborts its call; nothing to report.
-      if (isAbortError(error) || context.signal.aborted) throw error;
-      logger.error({ err: error, method: call.method.path, peer: context.peer }, "unexpected error in handler");
-      throw new ServerError(Status.INTERNAL, `internal error in ${call.method.path}; the coordinator logged the details`);
+      if (isAbortError(error) || (context.signal.aborted && !(error instanceof ServerError))) {
+        // The client went away; nothing to report.
+        logger.debug({ ...fields(), code: "CANCELLED" }, "call cancelled by the client");
+        throw error;
+      }
+      const status = toServerError(error, context);
+      if (!(error instanceof ServerError) && !(error instanceof IngestError)) {
+        logger.error({ ...fields(), err: error }, "unexpected error in handler");
+      }
+      const level = SERVER_FAULTS.has(status.code) ? "warn" : "info";
+      logger[level]({ ...fields(), code: Status[status.code], details: status.details }, "call failed");
+      throw status;
     }
   };
+}
+
+function toServerError(error: unknown, context: CallContext): ServerError {
+  if (error instanceof ServerError) return error;
+  if (error instanceof IngestError) {
+    // Standard gRPC retry hint: how long the client should wait before retrying.
+    if (error.retryAfterMs !== undefined) context.trailer.set("grpc-retry-pushback-ms", String(error.retryAfterMs));
+    return new ServerError(INGEST_STATUS[error.code], error.message);
+  }
+  return new ServerError(Status.INTERNAL, "internal error; the coordinator logged the details");
 }

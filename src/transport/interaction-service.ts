@@ -1,25 +1,16 @@
 /**
- * InteractionService over gRPC: maps frames and requests to the ingest domain and its errors to
- * statuses. Methods not built yet answer UNIMPLEMENTED naming the issue that brings them.
+ * InteractionService over gRPC: hands frames and requests to the ingest domain (whose errors the
+ * error middleware maps to statuses). Methods not built yet answer UNIMPLEMENTED naming the issue
+ * that brings them.
  */
-import { ServerError, Status, type CallContext } from "nice-grpc-common";
+import type { CallContext } from "nice-grpc-common";
 import type { ReportInteractionsRequest, StreamInteractionsRequest } from "../../gen/coordinator/v1/interaction_ingest_pb.js";
 import { InteractionService } from "../../gen/coordinator/v1/interaction_service_pb.js";
 import { AuthenticationError, type Authenticator } from "../auth/authenticator.js";
 import type { Ingest } from "../interactions/ingest.js";
-import { IngestError, type IngestErrorCode } from "../interactions/stream-end.js";
+import { IngestError } from "../interactions/stream-end.js";
 import type { AuthContext } from "./auth-middleware.js";
 import { unimplementedHandlers } from "./unimplemented.js";
-
-const STATUS_OF: Record<IngestErrorCode, Status> = {
-  failed_precondition: Status.FAILED_PRECONDITION,
-  permission_denied: Status.PERMISSION_DENIED,
-  invalid_argument: Status.INVALID_ARGUMENT,
-  resource_exhausted: Status.RESOURCE_EXHAUSTED,
-  deadline_exceeded: Status.DEADLINE_EXCEEDED,
-  unauthenticated: Status.UNAUTHENTICATED,
-  unavailable: Status.UNAVAILABLE,
-};
 
 /** Extra handlers provided by other parts (the registry's RegisterMcp and ListMcps). */
 export type ExtraInteractionHandlers = Partial<Record<keyof (typeof InteractionService)["method"], unknown>>;
@@ -36,7 +27,9 @@ export function interactionService(ingest: Ingest, authenticator: Authenticator,
     ...unimplementedHandlers(InteractionService, () => "the log manager's read side (issue #5)"),
     ...extra,
 
-    async *streamInteractions(requests: AsyncIterable<StreamInteractionsRequest>, context: CallContext & AuthContext) {
+    // Returns the session's own stream: no generator layer of its own (idle streams are counted
+    // in bytes), and IngestErrors become statuses in the error middleware.
+    streamInteractions(requests: AsyncIterable<StreamInteractionsRequest>, context: CallContext & AuthContext) {
       const { principal } = context;
       const authorization = context.metadata.get("authorization");
       const recheckKey = async () => {
@@ -47,34 +40,16 @@ export function interactionService(ingest: Ingest, authenticator: Authenticator,
           throw error;
         }
       };
-      try {
-        yield* ingest.stream(requests, { role: principal.role, mcpId: principal.mcpId, keyId: principal.keyId }, recheckKey);
-      } catch (error) {
-        throw toServerError(error, context);
-      }
+      return ingest.stream(requests, { role: principal.role, mcpId: principal.mcpId, keyId: principal.keyId }, recheckKey);
     },
 
     async reportInteractions(request: ReportInteractionsRequest, context: CallContext & AuthContext) {
       const { principal } = context;
-      try {
-        const acks = await ingest.report(
-          { role: principal.role, mcpId: principal.mcpId, keyId: principal.keyId },
-          { mcpId: request.mcpId, events: request.events, metadata: request.metadata },
-        );
-        return { acks };
-      } catch (error) {
-        throw toServerError(error, context);
-      }
+      const acks = await ingest.report(
+        { role: principal.role, mcpId: principal.mcpId, keyId: principal.keyId },
+        { mcpId: request.mcpId, events: request.events, metadata: request.metadata },
+      );
+      return { acks };
     },
   };
 }
-
-function toServerError(error: unknown, context: CallContext): unknown {
-  if (!(error instanceof IngestError)) return error;
-  if (error.retryAfterMs !== undefined) {
-    // Standard gRPC retry hint: how long the client should wait before retrying.
-    context.trailer.set("grpc-retry-pushback-ms", String(error.retryAfterMs));
-  }
-  return new ServerError(STATUS_OF[error.code], error.message);
-}
-

@@ -40,15 +40,26 @@ export function tolerant<Bytes extends Uint8Array, T>(typeName: string, deserial
 
 /**
  * Middleware that answers INVALID_ARGUMENT for a malformed request (unary) or stream message.
- * Every service whose deserializers are {@link tolerant} must run behind it.
+ * Every service whose deserializers are {@link tolerant} must run behind it (or behind the auth
+ * middleware, which does the same check after authenticating).
  */
 export async function* rejectMalformed<Request, Response>(
   call: ServerMiddlewareCall<Request, Response>,
   context: CallContext,
 ): AsyncGenerator<Response, Response | void, undefined> {
-  if (call.requestStream) return yield* call.next(rejectMalformedStream(call.request), context);
+  return yield* call.next(rejectMalformedRequest(call), context);
+}
+
+/**
+ * The call's request, checked: throws INVALID_ARGUMENT for a malformed unary request; wraps a
+ * request stream so a malformed message ends it with INVALID_ARGUMENT.
+ */
+export function rejectMalformedRequest<Request>(
+  call: { requestStream: false; request: Request } | { requestStream: true; request: AsyncIterable<Request> },
+): Request | AsyncIterable<Request> {
+  if (call.requestStream) return rejectMalformedStream(call.request);
   if (call.request instanceof MalformedRequest) throw new ServerError(Status.INVALID_ARGUMENT, call.request.describe());
-  return yield* call.next(call.request, context);
+  return call.request;
 }
 
 async function* rejectMalformedStream<Request>(requests: AsyncIterable<Request>): AsyncIterable<Request> {

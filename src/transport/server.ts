@@ -14,7 +14,6 @@ import { toNiceDefinition } from "./definition.js";
 import { errorMiddleware } from "./error-middleware.js";
 import { healthService, type HealthState } from "./health.js";
 import type { Lifecycle } from "./lifecycle.js";
-import { callLogMiddleware } from "./log-middleware.js";
 import { rejectMalformed } from "./malformed.js";
 import { reflectionService, ServerReflectionV1AlphaService, ServerReflectionV1Service } from "./reflection.js";
 import { unimplementedHandlers } from "./unimplemented.js";
@@ -67,11 +66,11 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     "grpc.max_connection_age_ms": options.maxConnectionAgeMs,
     "grpc.max_connection_age_grace_ms": options.maxConnectionAgeGraceMs,
   })
-    .use(callLogMiddleware(options.logger))
     .use(errorMiddleware(options.logger));
 
   // Authentication first, so an anonymous caller learns nothing about its request's contents.
-  const authenticated = server.with(authMiddleware(options.authenticator, options.logger)).with(rejectMalformed);
+  // Authentication, then the malformed-request check (one middleware: see auth-middleware.ts).
+  const authenticated = server.with(authMiddleware(options.authenticator, options.logger));
   authenticated.add(toNiceDefinition(InteractionService), options.interactions as never);
   authenticated.add(
     toNiceDefinition(HumanLoopService),
