@@ -83,10 +83,17 @@ export async function openBenchDatabase(poolSize = 4): Promise<BenchDatabase> {
       }
       return { mcpIds, tokens };
     },
-    async close() {
-      await pool.end();
+    // Idempotent: a signal and main()'s own cleanup may both call it, and the server must stop
+    // even if the pool was already ended.
+    close: once(async () => {
+      await pool.end().catch(() => undefined);
       await stopServer?.();
       if (dataDir) await rm(dataDir, { recursive: true, force: true });
-    },
+    }),
   };
+}
+
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  return () => (running ??= fn());
 }

@@ -51,8 +51,9 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 
 async function cleanup(): Promise<void> {
   await Promise.all([...children].map((child) => child.stop(5_000).catch(() => undefined)));
-  await database?.close().catch((error: unknown) => console.error("could not stop PostgreSQL:", error));
+  const open = database;
   database = undefined;
+  await open?.close().catch((error: unknown) => console.error("could not stop PostgreSQL:", error));
 }
 
 async function main(): Promise<void> {
