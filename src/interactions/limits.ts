@@ -40,7 +40,8 @@ export const DEFAULT_INGEST_LIMITS: IngestLimits = {
   maxReportEvents: 1_000,
   drainGraceMs: 5_000,
   reconnectAfterMs: 1_000,
-  keyRecheckMs: 5_000,
+  // With the 5 s key cache and the 1 s sweep, a revoked key ends its streams within 10 s.
+  keyRecheckMs: 3_000,
   maxClockSkewMs: 5 * 60_000,
   maxIdLength: 128,
 };
