@@ -36,13 +36,25 @@ export function rejectionFor(event: InteractionEvent, reason: string, counters: 
   return { seq: event.seq, eventId: event.eventId, status: AckStatus.REJECTED, reason };
 }
 
-/** Fills the event's empty metadata fields from the stream's (or request's) defaults. */
-export function applyMetadataDefaults(event: InteractionEvent, defaults: EventMetadata | undefined): void {
-  if (!defaults) return;
-  const metadata = event.metadata ?? create(EventMetadataSchema);
+/**
+ * Fills the event's empty metadata fields from the stream's (or request's) defaults.
+ *
+ * @returns whether the event changed (then its received encoding no longer matches it).
+ */
+export function applyMetadataDefaults(event: InteractionEvent, defaults: EventMetadata | undefined): boolean {
+  if (!defaults) return false;
+  const before = event.metadata;
+  const metadata = before ?? create(EventMetadataSchema);
+  const changed =
+    (!metadata.mcpType && !!defaults.mcpType) ||
+    (!metadata.mcpVersion && !!defaults.mcpVersion) ||
+    (!metadata.environment && !!defaults.environment) ||
+    (!metadata.region && !!defaults.region);
+  if (!changed) return false;
   metadata.mcpType ||= defaults.mcpType;
   metadata.mcpVersion ||= defaults.mcpVersion;
   metadata.environment ||= defaults.environment;
   metadata.region ||= defaults.region;
   event.metadata = metadata;
+  return true;
 }

@@ -56,6 +56,11 @@ export interface SessionDeps {
   logger: Logger;
   /** Called once when the stream is over (normally, with an error, or cancelled). */
   onFinished?: () => void;
+  /**
+   * The encoding an event frame's event arrived in, when the transport knows it: stored as is
+   * instead of encoding the event again.
+   */
+  receivedEventBytes?: (frame: StreamInteractionsRequest) => Uint8Array | undefined;
 }
 
 /** See the module comment. */
@@ -178,7 +183,7 @@ export class IngestSession {
       const frame = next.value.frame;
       switch (frame.case) {
         case "event":
-          this.#onEvent(frame.value);
+          this.#onEvent(frame.value, this.#deps.receivedEventBytes?.(next.value));
           break;
         case "heartbeat":
           break;
@@ -231,7 +236,7 @@ export class IngestSession {
     });
   }
 
-  #onEvent(event: InteractionEvent): void {
+  #onEvent(event: InteractionEvent, received: Uint8Array | undefined): void {
     const { counters, limits } = this.#deps;
     counters.received++;
     if (event.seq !== this.#lastSeq + 1n) {
@@ -242,8 +247,9 @@ export class IngestSession {
       throw new IngestError("resource_exhausted", `more than max_in_flight=${this.#window} events sent and not yet acked; wait for acks`);
     }
     this.#deps.connections.touch(this.#mcpId!);
-    applyMetadataDefaults(event, this.#metadata);
-    const checked = checkEvent(event, limits, Date.now());
+    // Defaults filled in change the event, and then its received bytes no longer describe it.
+    const changed = applyMetadataDefaults(event, this.#metadata);
+    const checked = checkEvent(event, limits, Date.now(), changed ? undefined : received);
     if (!checked.ok) {
       this.#ack(rejectionFor(event, checked.reason, counters));
       return;

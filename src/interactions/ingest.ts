@@ -58,6 +58,7 @@ export class Ingest {
     requests: AsyncIterable<StreamInteractionsRequest>,
     caller: StreamCaller,
     recheckKey: () => Promise<void>,
+    receivedEventBytes?: (frame: StreamInteractionsRequest) => Uint8Array | undefined,
   ): AsyncIterable<MessageInitShape<typeof StreamInteractionsResponseSchema>> {
     const session = new IngestSession({
       writer: this.writer,
@@ -71,6 +72,7 @@ export class Ingest {
       logger: this.#options.logger,
       // The session tells us when its stream is over, however it ended.
       onFinished: () => this.#sweeper.remove(session),
+      ...(receivedEventBytes ? { receivedEventBytes } : {}),
     });
     this.#sweeper.add(session);
     return session.run(requests);

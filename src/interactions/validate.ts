@@ -62,11 +62,15 @@ export type Checked = { ok: true; payload: Uint8Array } | { ok: false; reason: s
  * separately; both are parts of the whole encoding, so their own sizes are only computed when the
  * whole event is over the limit (rare), and the common case costs one encode, which the writer
  * then stores instead of encoding again.
+ *
+ * @param received - the event's encoding as received, when it still matches the event (the
+ *   stream passes it to spare the encode).
  */
-export function checkEvent(event: InteractionEvent, limits: IngestLimits, now: number): Checked {
+export function checkEvent(event: InteractionEvent, limits: IngestLimits, now: number, received?: Uint8Array): Checked {
   const reason = invalidReason(event, limits, now);
   if (reason) return { ok: false, reason };
-  const payload = toBinary(InteractionEventSchema, event);
+  // The bytes the event arrived as, when they still describe it, else a fresh encoding.
+  const payload = received ?? toBinary(InteractionEventSchema, event);
   if (payload.length > limits.maxPayloadBytes) {
     const detailBytes = detailSize(event);
     if (detailBytes > limits.maxPayloadBytes) {

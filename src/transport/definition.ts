@@ -13,6 +13,7 @@ import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import type { MethodDefinition } from "nice-grpc";
 import { tolerant } from "./malformed.js";
+import { rememberWireBytes } from "./wire-bytes.js";
 
 type MethodKind = DescMethod["methodKind"];
 type IsRequestStream<K extends MethodKind> = K extends "client_streaming" | "bidi_streaming" ? true : false;
@@ -52,7 +53,7 @@ export function toNiceDefinition<S extends GenServiceMethods>(service: GenServic
       responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
       requestSerialize: serializer(method.input),
       // Bad bytes reach the rejectMalformed middleware as a marker (see malformed.ts).
-      requestDeserialize: tolerant(method.input.typeName, deserializer(method.input)),
+      requestDeserialize: tolerant(method.input.typeName, rememberingDeserializer(method.input)),
       responseSerialize: serializer(method.output),
       responseDeserialize: deserializer(method.output),
       options: idempotencyOption(method),
@@ -64,6 +65,15 @@ export function toNiceDefinition<S extends GenServiceMethods>(service: GenServic
 function serializer(schema: DescMessage): (value: MessageInitShape<DescMessage>) => Uint8Array {
   // create() accepts both a full message and a plain init object, so handlers may return either.
   return (value) => toBinary(schema, create(schema, value));
+}
+
+function rememberingDeserializer(schema: DescMessage): (bytes: Uint8Array) => MessageShape<DescMessage> {
+  return (bytes) => {
+    const message = fromBinary(schema, bytes);
+    // Kept for ingest, which stores events as they arrived (see wire-bytes.ts).
+    rememberWireBytes(message, bytes);
+    return message;
+  };
 }
 
 function deserializer(schema: DescMessage): (bytes: Uint8Array) => MessageShape<DescMessage> {

@@ -10,6 +10,7 @@ import { AuthenticationError, type Authenticator } from "../auth/authenticator.j
 import type { Ingest } from "../interactions/ingest.js";
 import { IngestError } from "../interactions/stream-end.js";
 import type { AuthContext } from "./auth-middleware.js";
+import { eventBytesOfFrame } from "./wire-bytes.js";
 import { unimplementedHandlers } from "./unimplemented.js";
 
 /** Extra handlers provided by other parts (the registry's RegisterMcp and ListMcps). */
@@ -40,7 +41,7 @@ export function interactionService(ingest: Ingest, authenticator: Authenticator,
           throw error;
         }
       };
-      return ingest.stream(requests, { role: principal.role, mcpId: principal.mcpId, keyId: principal.keyId }, recheckKey);
+      return ingest.stream(requests, { role: principal.role, mcpId: principal.mcpId, keyId: principal.keyId }, recheckKey, eventBytesOfFrame);
     },
 
     async reportInteractions(request: ReportInteractionsRequest, context: CallContext & AuthContext) {

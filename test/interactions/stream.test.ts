@@ -3,7 +3,8 @@
  */
 import { expect } from "chai";
 import { Status } from "nice-grpc";
-import { EventKind } from "../../gen/coordinator/v1/interaction_event_pb.js";
+import { create, fromBinary } from "@bufbuild/protobuf";
+import { EventKind, EventMetadataSchema, InteractionEventSchema } from "../../gen/coordinator/v1/interaction_event_pb.js";
 import { AckStatus } from "../../gen/coordinator/v1/stream_frames_pb.js";
 import { createKey } from "../../src/auth/keys.js";
 import { startTestCoordinator, type TestCoordinator } from "../support/coordinator.js";
@@ -59,6 +60,27 @@ describe("StreamInteractions", () => {
     const last = stream.received.filter((f) => f.frame.case === "acks").at(-1)!;
     expect(last.frame.case === "acks" && last.frame.value.cumulativeSeq).to.equal(3n);
     expect(await count("SELECT count(*)::int AS n FROM interaction_events WHERE mcp_id = 'search-mcp'")).to.equal(1);
+  });
+
+  it("stores each event as sent, with the hello's metadata filled into events that lack it", async () => {
+    const stream = open();
+    stream.send({ frame: { case: "hello", value: { metadata: { environment: "prod", region: "eu" } } } });
+    await stream.waitFor((f) => f.frame.case === "welcome");
+    const bare = event(EventKind.STARTED, "meta-1", Date.now());
+    const own = { ...event(EventKind.STARTED, "meta-2", Date.now()), metadata: create(EventMetadataSchema, { environment: "dev", region: "us" }) };
+    stream.send({ frame: { case: "event", value: { ...bare, seq: 1n } } });
+    stream.send({ frame: { case: "event", value: { ...own, seq: 2n } } });
+    stream.close();
+    expect((await stream.ended).code).to.equal(Status.OK);
+    const { rows } = await server.coordinator.pool.query<{ interaction_id: string; payload: Buffer }>(
+      "SELECT interaction_id, payload FROM interaction_events WHERE interaction_id IN ('meta-1', 'meta-2') ORDER BY interaction_id",
+    );
+    const stored = rows.map((row) => fromBinary(InteractionEventSchema, row.payload));
+    expect(stored.map((e) => [e.metadata?.environment, e.metadata?.region])).to.deep.equal([
+      ["prod", "eu"],
+      ["dev", "us"],
+    ]);
+    expect(stored[1]!.eventId).to.equal(own.eventId);
   });
 
   it("ends with FAILED_PRECONDITION when the first frame is not hello", async () => {
