@@ -13,6 +13,7 @@ import { createLogger } from "../../src/logger.js";
 import { migrate } from "../../src/store/migrate.js";
 import { startEmbeddedPostgres } from "../../src/store/embedded.js";
 import { createPool } from "../../src/store/pool.js";
+import { once } from "../../src/store/once.js";
 
 export interface BenchDatabase {
   url: string;
@@ -91,9 +92,4 @@ export async function openBenchDatabase(poolSize = 4): Promise<BenchDatabase> {
       if (dataDir) await rm(dataDir, { recursive: true, force: true });
     }),
   };
-}
-
-function once(fn: () => Promise<void>): () => Promise<void> {
-  let running: Promise<void> | undefined;
-  return () => (running ??= fn());
 }

@@ -66,14 +66,7 @@ export async function runClosedLoop(job: ClosedLoopJob, notify: Notify): Promise
     const sender = { times: new SendTimes(job.window), nextSeq: 1, inFlight: 0, due: 0 } as Sender;
     sender.stream = new BenchStream(channels, index, job.tokens[index % job.tokens.length]!, job.window, {
       onAcks: (seqs, notStored) => {
-        const now = performance.now();
-        for (const seq of seqs) {
-          const sentAt = sender.times.take(seq);
-          if (sentAt === undefined) measurement.problem("ack for an unknown seq");
-          else measurement.ack(sentAt, now);
-        }
-        if (measurement.phase === "measure") measurement.notStored += notStored;
-        sender.inFlight -= seqs.length;
+        recordAcks(sender, measurement, seqs, notStored);
         pump(sender);
       },
     });
@@ -105,16 +98,7 @@ export async function runOpenLoop(job: OpenLoopJob, notify: Notify): Promise<Loa
   const open = (index: number) => {
     const sender = { times: new SendTimes(1000), nextSeq: 1, inFlight: 0, due: 0 } as Sender;
     sender.stream = new BenchStream(channels, index, job.tokens[index % job.tokens.length]!, 1000, {
-      onAcks: (seqs, notStored) => {
-        const now = performance.now();
-        for (const seq of seqs) {
-          const sentAt = sender.times.take(seq);
-          if (sentAt === undefined) measurement.problem("ack for an unknown seq");
-          else measurement.ack(sentAt, now);
-        }
-        if (measurement.phase === "measure") measurement.notStored += notStored;
-        sender.inFlight -= seqs.length;
-      },
+      onAcks: (seqs, notStored) => recordAcks(sender, measurement, seqs, notStored),
     });
     senders[index] = sender;
     return sender.stream;
@@ -233,4 +217,16 @@ async function finish(senders: Sender[], measurement: Measurement): Promise<void
     if (status && status.code !== 0) measurement.problem(`stream ended with status ${status.code}: ${status.details}`);
     if (sender.stream.drained) measurement.problem("stream got a Drain");
   }
+}
+
+/** Books a stream's acks: latency per seq, events not stored, and the sender's window. */
+function recordAcks(sender: Sender, measurement: Measurement, seqs: readonly number[], notStored: number): void {
+  const now = performance.now();
+  for (const seq of seqs) {
+    const sentAt = sender.times.take(seq);
+    if (sentAt === undefined) measurement.problem("ack for an unknown seq");
+    else measurement.ack(sentAt, now);
+  }
+  if (measurement.phase === "measure") measurement.notStored += notStored;
+  sender.inFlight -= seqs.length;
 }

@@ -3,6 +3,7 @@
  */
 import type { Pool, PoolClient } from "pg";
 import { isRole, mintKey, ROLES, type Role } from "./api-key.js";
+import { MCP_ID_PATTERN } from "../mcp-id.js";
 import { insertKey, listKeys, revokeKey, type KeyRow } from "./key-queries.js";
 
 /** A request to create a key that breaks a rule; the message names the field. */
@@ -18,8 +19,6 @@ export interface NewKey {
   name?: string | undefined;
   expiresAt?: Date | undefined;
 }
-
-const MCP_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 /**
  * Validates and stores a new key.

@@ -8,7 +8,8 @@ import { ackFor, applyMetadataDefaults, rejectionFor, type Ack } from "./acks.js
 import type { StreamCaller } from "./ingest-session.js";
 import type { IngestLimits } from "./limits.js";
 import { IngestError } from "./stream-end.js";
-import { checkEvent, MCP_ID_PATTERN } from "./validate.js";
+import { MCP_ID_PATTERN } from "../mcp-id.js";
+import { checkEvent } from "./validate.js";
 import { DatabaseUnavailableError, type EventWriter } from "./writer.js";
 
 /** One per event, in request order. */

@@ -15,9 +15,6 @@ import {
 } from "../../gen/coordinator/v1/interaction_event_pb.js";
 import type { IngestLimits } from "./limits.js";
 
-/** What an mcp_id may look like (the same rule as API keys and the registry). */
-export const MCP_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
-
 /** The detail case each kind may carry. */
 const DETAIL_FOR_KIND: Record<number, string> = {
   [EventKind.STARTED]: "request",

@@ -18,6 +18,7 @@ import type { Logger } from "pino";
 
 import { ensureServerUser, loadEmbeddedBinaries } from "./embedded-binaries.js";
 import type { ServerUser } from "./embedded-binaries.js";
+import { once } from "./once.js";
 import { releaseSharedServer, type SharedServer } from "./embedded-release.js";
 import { exists, readOwner, readPassword, removeOwner, writeOwner, writePassword } from "./embedded-state.js";
 import { isProcessAlive, readPostmasterPid, spawnPostmaster, stopPostmaster, waitForPostmasterReady } from "./postmaster.js";
@@ -279,9 +280,4 @@ function findFreePort(): Promise<number> {
       server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
     });
   });
-}
-
-function once(fn: () => Promise<void>): () => Promise<void> {
-  let running: Promise<void> | undefined;
-  return () => (running ??= fn());
 }

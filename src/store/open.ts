@@ -7,6 +7,7 @@ import type { Pool } from "pg";
 import type { Logger } from "pino";
 import type { Config } from "../config/options.js";
 import { startEmbeddedPostgres } from "./embedded.js";
+import { once } from "./once.js";
 import { createPool } from "./pool.js";
 
 /** An open database: a pool, and how to close everything that opening it started. */
@@ -47,9 +48,4 @@ export async function openDatabase(
       await server.stop();
     }),
   };
-}
-
-function once(fn: () => Promise<void>): () => Promise<void> {
-  let done: Promise<void> | undefined;
-  return () => (done ??= fn());
 }

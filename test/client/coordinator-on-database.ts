@@ -5,11 +5,11 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { loadConfig } from "../../src/config/load.js";
 import type { Config } from "../../src/config/options.js";
 import { startCoordinator, type Coordinator } from "../../src/coordinator.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { testLogger } from "../support/logger.js";
+import { testConfig } from "../support/coordinator.js";
 import { freePort } from "../support/ports.js";
 
 /** One database and port, with coordinators started and stopped on them at will. */
@@ -30,16 +30,7 @@ export async function createCoordinatorSite(overrides: Partial<Config> = {}): Pr
   const database = await createTestDatabase();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "mcpc-client-"));
   const port = await freePort();
-  const config: Config = {
-    ...loadConfig({}, {}),
-    listen: `127.0.0.1:${port}`,
-    databaseUrl: database.connectionString,
-    dataDir,
-    logLevel: "silent",
-    shutdownGraceMs: 2_000,
-    dbPoolSize: 5,
-    ...overrides,
-  };
+  const config = testConfig({ listen: `127.0.0.1:${port}`, databaseUrl: database.connectionString, dataDir, ...overrides });
   const site: CoordinatorSite = {
     address: `127.0.0.1:${port}`,
     database,

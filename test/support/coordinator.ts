@@ -10,6 +10,14 @@ import { startCoordinator, type Coordinator, type StartOptions } from "../../src
 import { createTestDatabase } from "./database.js";
 import { testLogger } from "./logger.js";
 
+/**
+ * A Config for a coordinator under test: every setting at its default, except quiet logs, a
+ * short shutdown grace and a small pool; `settings` (listen, database, data dir...) on top.
+ */
+export function testConfig(settings: Partial<Config>): Config {
+  return { ...loadConfig({}, {}), logLevel: "silent", shutdownGraceMs: 2_000, dbPoolSize: 5, ...settings };
+}
+
 /** A coordinator under test, with its database and the admin token it created. */
 export interface TestCoordinator {
   coordinator: Coordinator;
@@ -35,16 +43,7 @@ export async function startTestCoordinator(
 ): Promise<TestCoordinator> {
   const database = await createTestDatabase();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "mcpc-test-"));
-  const config: Config = {
-    ...loadConfig({}, {}),
-    listen: "127.0.0.1:0",
-    databaseUrl: database.connectionString,
-    dataDir,
-    logLevel: "silent",
-    shutdownGraceMs: 2_000,
-    dbPoolSize: 5,
-    ...overrides,
-  };
+  const config = testConfig({ listen: "127.0.0.1:0", databaseUrl: database.connectionString, dataDir, ...overrides });
   const coordinator = await startCoordinator(config, { logger: testLogger(), ...options });
   const adminToken = (await readFile(path.join(dataDir, "admin.key"), "utf8")).trim();
   return {
