@@ -44,7 +44,7 @@ export async function openBenchDatabase(poolSize = 4): Promise<BenchDatabase> {
     dataDir = await mkdtemp(path.join(os.tmpdir(), "mcpc-bench-pg-"));
     // PostgreSQL runs as the "postgres" OS user when we are root: it must reach the directory.
     await chmod(dataDir, 0o755);
-    const server = await startEmbeddedPostgres({ dataDir, logger });
+    const server = await startEmbeddedPostgres({ dataDir, logger, settings: benchSettings() });
     url = server.connectionString;
     stopServer = () => server.stop();
     postmasterPid = Number((await readFile(path.join(dataDir, "pg", "postmaster.pid"), "utf8")).split("\n")[0]);
@@ -92,4 +92,10 @@ export async function openBenchDatabase(poolSize = 4): Promise<BenchDatabase> {
       if (dataDir) await rm(dataDir, { recursive: true, force: true });
     }),
   };
+}
+
+/** BENCH_PG_SETTINGS="name=value,name=value": extra server settings, for experiments. */
+function benchSettings(): Record<string, string> {
+  const raw = process.env.BENCH_PG_SETTINGS ?? "";
+  return Object.fromEntries(raw.split(",").filter(Boolean).map((pair) => pair.split("=") as [string, string]));
 }

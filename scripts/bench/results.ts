@@ -4,6 +4,7 @@
  */
 import os from "node:os";
 import type { BenchOptions } from "./options.js";
+import { cpuBudget } from "./cpu-budget.js";
 import { int, mib, ms, percent, round, table } from "./report.js";
 
 /** One writer setting and its measurements, one per round. */
@@ -84,6 +85,9 @@ export function report(
       ),
     );
     if (closed.some((run) => run.system === "direct")) out.push("(direct (b): the writer runs inside the load process, so its CPU is under client CPU)");
+    const durable100 = find("durable", 100);
+    const echo100 = find("echo", 100);
+    if (durable100 && echo100) out.push("", ...cpuBudget(durable100, echo100, TARGETS.ratioAt100));
   }
   const open = runs.filter((run) => run.mode === "open");
   if (open.length) {

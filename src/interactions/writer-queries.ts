@@ -26,9 +26,15 @@ const STARTED_ORDER = `occurred_at, event_id COLLATE "C"`; // the earliest START
 const PROGRESS_ORDER = `occurred_at DESC, event_id COLLATE "C" DESC`; // the latest PROGRESS
 const TERMINAL_ORDER = `kind DESC, occurred_at DESC, event_id COLLATE "C" DESC`; // FAILED(4) over COMPLETED(3), then latest
 
-/** The first value of `column` among the group's rows matching `filter`, in `order`. */
-function winner(column: string, order: string, filter: string): string {
-  return `(array_agg(${column} ORDER BY ${order}) FILTER (WHERE ${filter}))[1]`;
+// The winning row of each role: its kind matches and it ranks first (see "ranked" below).
+const STARTED = "kind = 1 AND started_rank = 1";
+const PROGRESS = "kind = 2 AND progress_rank = 1";
+const TERMINAL = "kind IN (3, 4) AND terminal_rank = 1";
+
+/** The value of `column` in the group's one row matching `winnerFilter` (NULL when none does). */
+function pick(column: string, winnerFilter: string): string {
+  // At most one row matches, so array_agg needs no ORDER BY (no per-group sort).
+  return `(array_agg(${column}) FILTER (WHERE ${winnerFilter}))[1]`;
 }
 
 // Merging a batch's delta (EXCLUDED) into the stored row (i): the same rules between rows.
@@ -72,6 +78,15 @@ const STORE_BATCH_SQL = `
     INSERT INTO interaction_events (received_at, mcp_id, event_id, interaction_id, session_id, kind, occurred_at, stream_id, seq, payload)
     SELECT now(), mcp_id, event_id, interaction_id, session_id, kind, occurred_at, stream_id, seq, payload FROM fresh
   ),
+  -- Each new event's rank among its interaction's events of the same summary role, by that role's
+  -- order: rank 1 is the role's winner in this batch.
+  ranked AS (
+    SELECT *,
+      row_number() OVER (PARTITION BY mcp_id, interaction_id, kind = 1 ORDER BY ${STARTED_ORDER}) AS started_rank,
+      row_number() OVER (PARTITION BY mcp_id, interaction_id, kind = 2 ORDER BY ${PROGRESS_ORDER}) AS progress_rank,
+      row_number() OVER (PARTITION BY mcp_id, interaction_id, kind IN (3, 4) ORDER BY ${TERMINAL_ORDER}) AS terminal_rank
+    FROM fresh
+  ),
   -- The batch's new events, folded per interaction with the summary rules.
   deltas AS (
     SELECT mcp_id, interaction_id,
@@ -79,23 +94,23 @@ const STORE_BATCH_SQL = `
       min(occurred_at) AS first_event_at,
       max(occurred_at) AS last_event_at,
       count(*)::int AS event_count,
-      ${winner("occurred_at", STARTED_ORDER, "kind = 1")} AS started_at,
-      ${winner("event_id", STARTED_ORDER, "kind = 1")} AS started_event_id,
-      ${winner("session_id", STARTED_ORDER, "kind = 1")} AS started_session_id,
-      ${winner("request_type", STARTED_ORDER, "kind = 1")} AS request_type,
-      ${winner("user_id", STARTED_ORDER, "kind = 1")} AS user_id,
+      ${pick("occurred_at", STARTED)} AS started_at,
+      ${pick("event_id", STARTED)} AS started_event_id,
+      ${pick("session_id", STARTED)} AS started_session_id,
+      ${pick("request_type", STARTED)} AS request_type,
+      ${pick("user_id", STARTED)} AS user_id,
       (count(*) FILTER (WHERE kind = 2))::int AS progress_count,
-      ${winner("occurred_at", PROGRESS_ORDER, "kind = 2")} AS last_progress_at,
-      ${winner("event_id", PROGRESS_ORDER, "kind = 2")} AS last_progress_event_id,
-      ${winner("progress", PROGRESS_ORDER, "kind = 2")} AS last_progress,
-      ${winner("kind", TERMINAL_ORDER, "kind IN (3, 4)")} AS terminal_kind,
-      ${winner("occurred_at", TERMINAL_ORDER, "kind IN (3, 4)")} AS ended_at,
-      ${winner("event_id", TERMINAL_ORDER, "kind IN (3, 4)")} AS terminal_event_id,
-      ${winner("success", TERMINAL_ORDER, "kind IN (3, 4)")} AS success,
-      ${winner("error_code", TERMINAL_ORDER, "kind IN (3, 4)")} AS error_code,
-      ${winner("error_message", TERMINAL_ORDER, "kind IN (3, 4)")} AS error_message,
-      ${winner("reported_ms", TERMINAL_ORDER, "kind IN (3, 4)")} AS reported_processing_ms
-    FROM fresh
+      ${pick("occurred_at", PROGRESS)} AS last_progress_at,
+      ${pick("event_id", PROGRESS)} AS last_progress_event_id,
+      ${pick("progress", PROGRESS)} AS last_progress,
+      ${pick("kind", TERMINAL)} AS terminal_kind,
+      ${pick("occurred_at", TERMINAL)} AS ended_at,
+      ${pick("event_id", TERMINAL)} AS terminal_event_id,
+      ${pick("success", TERMINAL)} AS success,
+      ${pick("error_code", TERMINAL)} AS error_code,
+      ${pick("error_message", TERMINAL)} AS error_message,
+      ${pick("reported_ms", TERMINAL)} AS reported_processing_ms
+    FROM ranked
     GROUP BY mcp_id, interaction_id
   ),
   -- Merged into the stored rows; sorted, so concurrent batches lock rows in the same order.
