@@ -21,6 +21,10 @@ import { ensureEventPartitions } from "./interactions/writer-queries.js";
 import { Registry } from "./registry/registry.js";
 import { interactionService } from "./transport/interaction-service.js";
 import { registryHandlers } from "./transport/registry-handlers.js";
+import { humanLoopService } from "./transport/human-loop-service.js";
+import { HumanLoop } from "./humanloop/human-loop.js";
+import { DEFAULT_DECISION_LIMITS, type DecisionLimits } from "./humanloop/limits.js";
+import { MAX_RECEIVE_MESSAGE_BYTES } from "./transport/server.js";
 import { VERSION } from "./version.js";
 
 /** A running coordinator. */
@@ -32,6 +36,8 @@ export interface Coordinator {
   /** The ingest side (counters, writer) and the registry, for tests and GetStats. */
   ingest: Ingest;
   registry: Registry;
+  /** The human loop (decision store, change feed, sweeper). */
+  humanLoop: HumanLoop;
   /** Whether this start created the admin key (shown once by the caller). */
   bootstrap: BootstrapResult;
   /**
@@ -56,6 +62,10 @@ export interface StartOptions {
   ingestSink?: EventWriter;
   /** Registry flush period (ms). */
   registryFlushIntervalMs?: number;
+  /** Decision limits to change from the configured ones (tests allow short timeouts, say). */
+  decisionLimits?: Partial<DecisionLimits>;
+  /** Longest sleep of the expiry sweeper (ms). Default 1 s. */
+  expirySweepMs?: number;
 }
 
 /**
@@ -95,6 +105,18 @@ export async function startCoordinator(config: Config, options: StartOptions): P
     ...(options.ingestSink ? { sink: options.ingestSink } : {}),
   });
 
+  const humanLoop = new HumanLoop({
+    pool: database.pool,
+    logger,
+    limits: {
+      ...DEFAULT_DECISION_LIMITS,
+      // A file answer must fit one request message, with room for the rest of the request.
+      maxFileBytes: Math.min(DEFAULT_DECISION_LIMITS.maxFileBytes, MAX_RECEIVE_MESSAGE_BYTES - 64 * 1024),
+      ...options.decisionLimits,
+    },
+    ...(options.expirySweepMs ? { sweeper: { maxSleepMs: options.expirySweepMs } } : {}),
+  });
+
   let grpc: Awaited<ReturnType<typeof startGrpcServer>>;
   try {
     grpc = await startGrpcServer({
@@ -105,6 +127,7 @@ export async function startCoordinator(config: Config, options: StartOptions): P
       health,
       lifecycle,
       interactions: interactionService(ingest, authenticator, registryHandlers(registry, ingest.limits)),
+      humanLoop: humanLoopService(humanLoop),
       maxConnectionAgeMs: config.maxStreamAgeMs,
       maxConnectionAgeGraceMs: config.maxStreamAgeMs + ingest.limits.drainGraceMs + 10_000,
     });
@@ -122,8 +145,10 @@ export async function startCoordinator(config: Config, options: StartOptions): P
     bootstrap = await ensureAdminKey(database.pool, config.dataDir);
     await registry.start();
     await ensureEventPartitions(database.pool, PARTITION_MONTHS_AHEAD);
+    await humanLoop.start();
   } catch (error) {
     grpc.server.forceShutdown();
+    await humanLoop.close();
     await ingest.close();
     await database.close();
     throw new Error(`cannot prepare the database (${describeDatabase(config)}): ${(error as Error).message}`, { cause: error });
@@ -148,6 +173,8 @@ export async function startCoordinator(config: Config, options: StartOptions): P
       // Ingest streams are told to move; they end once their events are acked (or at the drain
       // deadline), which lets the server's shutdown below complete.
       ingest.drainAll("shutdown: the coordinator is stopping");
+      // Decision streams end with UNAVAILABLE; their clients reattach to another replica.
+      humanLoop.streams.closeAll();
       clearInterval(watchdog);
       clearInterval(partitions);
       const drained = await settleWithin(grpc.server.shutdown(), config.shutdownGraceMs);
@@ -157,12 +184,13 @@ export async function startCoordinator(config: Config, options: StartOptions): P
       }
       // Whatever was handed to the writer is committed before the pool closes.
       await ingest.close();
+      await humanLoop.close();
       await registry.stop().catch((err: unknown) => logger.warn({ err }, "registry stop failed"));
       await database.close();
       logger.info("shutdown complete");
     })());
 
-  return { port: grpc.port, pool: database.pool, health, bootstrap, ingest, registry, shutdown };
+  return { port: grpc.port, pool: database.pool, health, bootstrap, ingest, registry, humanLoop, shutdown };
 }
 
 /** Event partitions are kept this many months ahead of the current one. */

@@ -14,6 +14,8 @@ export interface Principal {
   mcpId: string | undefined;
   /** The key's human-readable name. */
   name: string;
+  /** Who the key acts for in the human loop (creator, responder, assignee): its principal, else its id. */
+  principal: string;
 }
 
 /** Why a token was refused. Messages never contain the secret. */
@@ -75,7 +77,7 @@ export class Authenticator {
     if (row.expiresAt && row.expiresAt.getTime() <= this.#now()) {
       throw new AuthenticationError("expired", `API key ${row.id} expired at ${row.expiresAt.toISOString()}`);
     }
-    return { keyId: row.id, role: row.role, mcpId: row.mcpId ?? undefined, name: row.name };
+    return { keyId: row.id, role: row.role, mcpId: row.mcpId ?? undefined, name: row.name, principal: row.principal ?? row.id };
   }
 
   async #lookup(id: string): Promise<KeyRow | undefined> {

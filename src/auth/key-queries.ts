@@ -13,6 +13,8 @@ export interface KeyRow {
   role: Role;
   mcpId: string | null;
   name: string;
+  /** Who the key acts for in the human loop; null: the key id. */
+  principal: string | null;
   createdAt: Date;
   expiresAt: Date | null;
   revokedAt: Date | null;
@@ -24,12 +26,13 @@ interface DbKeyRow {
   role: Role;
   mcp_id: string | null;
   name: string;
+  principal: string | null;
   created_at: Date;
   expires_at: Date | null;
   revoked_at: Date | null;
 }
 
-const COLUMNS = "id, secret_sha256, role, mcp_id, name, created_at, expires_at, revoked_at";
+const COLUMNS = "id, secret_sha256, role, mcp_id, name, principal, created_at, expires_at, revoked_at";
 
 function toKeyRow(row: DbKeyRow): KeyRow {
   return {
@@ -38,6 +41,7 @@ function toKeyRow(row: DbKeyRow): KeyRow {
     role: row.role,
     mcpId: row.mcp_id,
     name: row.name,
+    principal: row.principal,
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     revokedAt: row.revoked_at,
@@ -47,14 +51,14 @@ function toKeyRow(row: DbKeyRow): KeyRow {
 /** Inserts a new key. */
 export async function insertKey(
   db: Queryable,
-  key: { id: string; secretSha256: Buffer; role: Role; mcpId: string | null; name: string; expiresAt: Date | null },
+  key: { id: string; secretSha256: Buffer; role: Role; mcpId: string | null; name: string; principal: string | null; expiresAt: Date | null },
 ): Promise<KeyRow> {
   // Plain insert: ids are 64 random bits, a collision is a bug worth an error, not a retry.
   const { rows } = await db.query<DbKeyRow>(
-    `INSERT INTO api_keys (id, secret_sha256, role, mcp_id, name, expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6)
+    `INSERT INTO api_keys (id, secret_sha256, role, mcp_id, name, principal, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
      RETURNING ${COLUMNS}`,
-    [key.id, key.secretSha256, key.role, key.mcpId, key.name, key.expiresAt],
+    [key.id, key.secretSha256, key.role, key.mcpId, key.name, key.principal, key.expiresAt],
   );
   return toKeyRow(rows[0]!);
 }

@@ -17,6 +17,8 @@ export interface NewKey {
   /** Required for (and only for) the mcp role: the MCP this key acts as. */
   mcpId?: string | undefined;
   name?: string | undefined;
+  /** Who the key acts for in the human loop (creator, responder, assignee). Default: the key id. */
+  principal?: string | undefined;
   expiresAt?: Date | undefined;
 }
 
@@ -37,6 +39,8 @@ export async function createKey(db: Pool | PoolClient, request: NewKey): Promise
   if (mcpId && !MCP_ID_PATTERN.test(mcpId)) {
     throw new KeyRequestError("mcp_id must be 1-128 characters of letters, digits and . _ : - (starting with a letter or digit)");
   }
+  const principal = request.principal?.trim() || undefined;
+  if (principal !== undefined && principal.length > 200) throw new KeyRequestError("principal must be at most 200 characters");
   if (request.expiresAt && request.expiresAt.getTime() <= Date.now()) {
     throw new KeyRequestError(`expires_at must be in the future; got ${request.expiresAt.toISOString()}`);
   }
@@ -47,6 +51,7 @@ export async function createKey(db: Pool | PoolClient, request: NewKey): Promise
     role,
     mcpId: mcpId ?? null,
     name: request.name ?? "",
+    principal: principal ?? null,
     expiresAt: request.expiresAt ?? null,
   });
   return { key, token: minted.token };

@@ -14,6 +14,7 @@ export interface KeysFlags {
   role?: string | undefined;
   "mcp-id"?: string | undefined;
   name?: string | undefined;
+  principal?: string | undefined;
   expires?: string | undefined;
   all?: boolean | undefined;
   json?: boolean | undefined;
@@ -31,7 +32,7 @@ export async function runKeys(config: Config, args: string[], flags: KeysFlags):
       if (!flags.role) throw new UsageError("keys create needs --role (mcp, workflow, operator or admin)");
       const expiresAt = flags.expires ? parseExpiry(flags.expires) : undefined;
       const { key, token } = await withDatabase(config, (pool) =>
-        createKey(pool, { role: flags.role!, mcpId: flags["mcp-id"], name: flags.name, expiresAt }),
+        createKey(pool, { role: flags.role!, mcpId: flags["mcp-id"], name: flags.name, principal: flags.principal, expiresAt }),
       );
       if (flags.json) {
         process.stdout.write(`${JSON.stringify({ ...describe(key), token })}\n`);
@@ -78,6 +79,7 @@ function describe(key: KeyRow) {
     role: key.role,
     mcp_id: key.mcpId,
     name: key.name,
+    principal: key.principal ?? key.id,
     status,
     created_at: key.createdAt.toISOString(),
     expires_at: key.expiresAt?.toISOString() ?? null,
@@ -87,7 +89,7 @@ function describe(key: KeyRow) {
 
 function table(rows: ReturnType<typeof describe>[]): string {
   if (rows.length === 0) return "no keys\n";
-  const columns = ["id", "role", "mcp_id", "status", "created_at", "expires_at", "name"] as const;
+  const columns = ["id", "role", "mcp_id", "principal", "status", "created_at", "expires_at", "name"] as const;
   const cells = rows.map((row) => columns.map((c) => String(row[c] ?? "-")));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
   const format = (values: readonly string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join("  ").trimEnd();

@@ -19,6 +19,7 @@ const COMMAND_OPTIONS = {
   role: { type: "string" },
   "mcp-id": { type: "string" },
   name: { type: "string" },
+  principal: { type: "string" },
   expires: { type: "string" },
   all: { type: "boolean" },
   json: { type: "boolean" },

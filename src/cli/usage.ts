@@ -11,6 +11,7 @@ Usage:
   mcp-coordinator [serve] [options]       run the gRPC server (the default command)
   mcp-coordinator migrate [options]       apply database migrations and exit
   mcp-coordinator keys create --role <mcp|workflow|operator|admin> [--mcp-id <id>] [--name <text>]
+                              [--principal <who, e.g. alice@example.com; default: the key id>]
                               [--expires <90d | 2027-01-01T00:00:00Z>] [--json] [options]
   mcp-coordinator keys list [--all] [--json] [options]
   mcp-coordinator keys revoke <key-id> [options]

@@ -3,8 +3,9 @@
  * client can act on, and writes one log line per finished call (method, peer, status, duration).
  *
  * - ServerError: passed through (handlers choose their status and message).
- * - IngestError (the ingest domain's errors): mapped to their status here, the one place that
- *   knows both sides, with a grpc-retry-pushback-ms trailer when the domain gave a retry hint.
+ * - IngestError and DecisionError (the domains' errors): mapped to their status here, the one
+ *   place that knows both sides; IngestError with a grpc-retry-pushback-ms trailer when the domain
+ *   gave a retry hint.
  * - Anything else is a bug: logged with its stack, answered INTERNAL without internals, and the
  *   process keeps serving (one bad request never harms another).
  *
@@ -14,6 +15,7 @@
 import { isAbortError } from "abort-controller-x";
 import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from "nice-grpc-common";
 import type { Logger } from "pino";
+import { DecisionError, type DecisionErrorCode } from "../humanloop/errors.js";
 import { IngestError, type IngestErrorCode } from "../interactions/stream-end.js";
 
 /** Codes that mean the server, not the caller, has a problem. */
@@ -26,6 +28,16 @@ const INGEST_STATUS: Record<IngestErrorCode, Status> = {
   resource_exhausted: Status.RESOURCE_EXHAUSTED,
   deadline_exceeded: Status.DEADLINE_EXCEEDED,
   unauthenticated: Status.UNAUTHENTICATED,
+  unavailable: Status.UNAVAILABLE,
+};
+
+const DECISION_STATUS: Record<DecisionErrorCode, Status> = {
+  invalid_argument: Status.INVALID_ARGUMENT,
+  not_found: Status.NOT_FOUND,
+  failed_precondition: Status.FAILED_PRECONDITION,
+  permission_denied: Status.PERMISSION_DENIED,
+  already_exists: Status.ALREADY_EXISTS,
+  resource_exhausted: Status.RESOURCE_EXHAUSTED,
   unavailable: Status.UNAVAILABLE,
 };
 
@@ -52,7 +64,7 @@ export function errorMiddleware(logger: Logger) {
         throw error;
       }
       const status = toServerError(error, context);
-      if (!(error instanceof ServerError) && !(error instanceof IngestError)) {
+      if (!(error instanceof ServerError) && !(error instanceof IngestError) && !(error instanceof DecisionError)) {
         logger.error({ ...fields(), err: error }, "unexpected error in handler");
       }
       const level = SERVER_FAULTS.has(status.code) ? "warn" : "info";
@@ -69,5 +81,6 @@ function toServerError(error: unknown, context: CallContext): ServerError {
     if (error.retryAfterMs !== undefined) context.trailer.set("grpc-retry-pushback-ms", String(error.retryAfterMs));
     return new ServerError(INGEST_STATUS[error.code], error.message);
   }
+  if (error instanceof DecisionError) return new ServerError(DECISION_STATUS[error.code], error.message);
   return new ServerError(Status.INTERNAL, "internal error; the coordinator logged the details");
 }

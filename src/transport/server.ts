@@ -16,7 +16,6 @@ import { healthService, type HealthState } from "./health.js";
 import type { Lifecycle } from "./lifecycle.js";
 import { rejectMalformed } from "./malformed.js";
 import { reflectionService, ServerReflectionV1AlphaService, ServerReflectionV1Service } from "./reflection.js";
-import { unimplementedHandlers } from "./unimplemented.js";
 
 /** Full names of the services this server exposes (reflection lists these). */
 export const SERVICE_NAMES = [InteractionService.typeName, HumanLoopService.typeName, Health.typeName] as const;
@@ -34,6 +33,8 @@ export interface GrpcServerOptions {
   lifecycle: Lifecycle;
   /** The InteractionService implementation (see interaction-service.ts). */
   interactions: object;
+  /** The HumanLoopService implementation (see human-loop-service.ts). */
+  humanLoop: object;
   /** Connections older than this stop taking new calls (GOAWAY); see below. */
   maxConnectionAgeMs: number;
   /** How long a GOAWAY'd connection's streams may go on before they are cut. */
@@ -72,10 +73,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   // Authentication, then the malformed-request check (one middleware: see auth-middleware.ts).
   const authenticated = server.with(authMiddleware(options.authenticator, options.logger));
   authenticated.add(toNiceDefinition(InteractionService), options.interactions as never);
-  authenticated.add(
-    toNiceDefinition(HumanLoopService),
-    unimplementedHandlers(HumanLoopService, () => "the human-in-the-loop work (issue #4)") as never,
-  );
+  authenticated.add(toNiceDefinition(HumanLoopService), options.humanLoop as never);
 
   // Probes and debugging tools need no key.
   const open = server.with(rejectMalformed);

@@ -23,9 +23,9 @@ import { registryHandlers, REPORT_INTERVAL_MS, type RegistryHandlers } from "../
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { testLogger } from "../support/logger.js";
 
-const ADMIN: Principal = { keyId: "00000000000000ad", role: "admin", mcpId: undefined, name: "admin" };
-const BILLING: Principal = { keyId: "00000000000000b1", role: "mcp", mcpId: "billing", name: "billing" };
-const WORKFLOW: Principal = { keyId: "00000000000000f1", role: "workflow", mcpId: undefined, name: "flow" };
+const ADMIN: Principal = { keyId: "00000000000000ad", role: "admin", mcpId: undefined, name: "admin", principal: "00000000000000ad" };
+const BILLING: Principal = { keyId: "00000000000000b1", role: "mcp", mcpId: "billing", name: "billing", principal: "00000000000000b1" };
+const WORKFLOW: Principal = { keyId: "00000000000000f1", role: "workflow", mcpId: undefined, name: "flow", principal: "00000000000000f1" };
 
 /** The context the auth middleware hands a handler. */
 function as(principal: Principal): CallContext & AuthContext {

@@ -1,0 +1,165 @@
+/**
+ * Decision changes from every replica, delivered to this process's awaiters and watchers.
+ *
+ * One dedicated connection LISTENs on the channel the store notifies at each commit. A
+ * notification only says "something changed"; the feed then reads every decision whose revision
+ * is above the last one it delivered, in revision order, and hands each to the subscribers. So
+ * nothing depends on notifications arriving: after the LISTEN connection drops, the feed
+ * reconnects and the same catch-up read delivers whatever changed meanwhile, and a slow poll
+ * covers a notification lost any other way.
+ */
+import type { Pool, PoolClient } from "pg";
+import type { Logger } from "pino";
+import { decisionsChangedAfter, latestRevision, listAnswers, type AnswerRow, type DecisionRow } from "./decision-queries.js";
+
+/** One change as delivered: the decision's row as of `revision`, and its answers. */
+export interface DecisionChange {
+  revision: bigint;
+  row: DecisionRow;
+  answers: AnswerRow[];
+}
+
+/** A subscriber; called synchronously, in revision order, once per change. */
+export type ChangeListener = (change: DecisionChange) => void;
+
+/** Tuning, mostly for tests. */
+export interface ChangeFeedOptions {
+  /** Safety-net poll interval (ms). Default 5 s. */
+  pollIntervalMs?: number;
+  /** Wait before reconnecting a dropped LISTEN connection (ms). Default 500. */
+  reconnectDelayMs?: number;
+}
+
+const CHANNEL = "mcpc_decision_changes";
+const PAGE = 500;
+
+/** See the module comment. */
+export class DecisionChangeFeed {
+  readonly #pool: Pool;
+  readonly #logger: Logger;
+  readonly #options: Required<ChangeFeedOptions>;
+  readonly #listeners = new Set<ChangeListener>();
+  #lastRevision = 0n;
+  #client: PoolClient | undefined;
+  #closed = false;
+  #reading: Promise<void> | undefined;
+  #readAgain = false;
+  #poll: NodeJS.Timeout | undefined;
+  #reconnect: NodeJS.Timeout | undefined;
+
+  constructor(pool: Pool, logger: Logger, options: ChangeFeedOptions = {}) {
+    this.#pool = pool;
+    this.#logger = logger.child({ component: "decision-feed" });
+    this.#options = { pollIntervalMs: 5_000, reconnectDelayMs: 500, ...options };
+  }
+
+  /** The highest revision delivered so far. */
+  get lastRevision(): bigint {
+    return this.#lastRevision;
+  }
+
+  /** Starts listening; changes committed before this call are not delivered. */
+  async start(): Promise<void> {
+    this.#lastRevision = await latestRevision(this.#pool);
+    await this.#listen();
+    this.#poll = setInterval(() => this.#read(), this.#options.pollIntervalMs);
+    this.#poll.unref();
+  }
+
+  /** Adds a subscriber; returns the function that removes it. */
+  subscribe(listener: ChangeListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Reads and delivers what changed now (after a local commit, without waiting for NOTIFY). */
+  poke(): void {
+    this.#read();
+  }
+
+  /** Stops listening and polling. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#poll);
+    clearTimeout(this.#reconnect);
+    const client = this.#client;
+    this.#client = undefined;
+    if (client) {
+      await client.query(`UNLISTEN ${CHANNEL}`).catch(() => undefined);
+      client.release();
+    }
+    await this.#reading;
+  }
+
+  async #listen(): Promise<void> {
+    const client = await this.#pool.connect();
+    try {
+      client.on("notification", () => this.#read());
+      client.on("error", (err) => this.#dropped(client, err));
+      client.on("end", () => this.#dropped(client, new Error("connection ended")));
+      await client.query(`LISTEN ${CHANNEL}`);
+    } catch (error) {
+      client.release(error as Error);
+      throw error;
+    }
+    this.#client = client;
+    // Whatever committed while we were not listening.
+    this.#read();
+  }
+
+  #dropped(client: PoolClient, error: Error): void {
+    if (this.#client !== client) return;
+    this.#client = undefined;
+    client.release(error);
+    if (this.#closed) return;
+    this.#logger.warn({ err: error }, "LISTEN connection lost; reconnecting");
+    const retry = () => {
+      if (this.#closed) return;
+      this.#listen().catch((err: unknown) => {
+        this.#logger.warn({ err }, "could not LISTEN again; retrying");
+        this.#reconnect = setTimeout(retry, this.#options.reconnectDelayMs);
+      });
+    };
+    this.#reconnect = setTimeout(retry, this.#options.reconnectDelayMs);
+  }
+
+  /** Reads changes after the last delivered revision; one read at a time, re-run if asked meanwhile. */
+  #read(): void {
+    if (this.#closed) return;
+    if (this.#reading) {
+      this.#readAgain = true;
+      return;
+    }
+    this.#reading = (async () => {
+      do {
+        this.#readAgain = false;
+        try {
+          await this.#deliverPages();
+        } catch (error) {
+          this.#logger.warn({ err: error }, "could not read decision changes; the next notification or poll retries");
+        }
+      } while (this.#readAgain && !this.#closed);
+    })().finally(() => (this.#reading = undefined));
+  }
+
+  async #deliverPages(): Promise<void> {
+    for (;;) {
+      const rows = await decisionsChangedAfter(this.#pool, this.#lastRevision, PAGE);
+      if (rows.length === 0) return;
+      const answers = await listAnswers(this.#pool, rows.map((r) => r.id));
+      for (const row of rows) {
+        const revision = BigInt(row.revision);
+        const change = { revision, row, answers: answers.filter((a) => a.decision_id === row.id) };
+        this.#lastRevision = revision;
+        for (const listener of this.#listeners) {
+          try {
+            listener(change);
+          } catch (error) {
+            this.#logger.error({ err: error }, "decision change subscriber failed");
+          }
+        }
+      }
+      if (rows.length < PAGE) return;
+    }
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * HumanLoopService over gRPC: hands requests to the human-loop domain with the caller's principal
+ * (never one from the request body); DecisionErrors become statuses in the error middleware.
+ * Methods not built yet answer UNIMPLEMENTED naming what is missing.
+ */
+import type { CallContext } from "nice-grpc-common";
+import type {
+  CancelDecisionRequest,
+  CreateDecisionRequest,
+  ExtendDeadlineRequest,
+  RespondRequest,
+} from "../../gen/coordinator/v1/decision_commands_pb.js";
+import type { AwaitDecisionRequest, GetDecisionRequest, WatchDecisionsRequest } from "../../gen/coordinator/v1/decision_queries_pb.js";
+import { HumanLoopService } from "../../gen/coordinator/v1/human_loop_service_pb.js";
+import type { HumanLoop } from "../humanloop/human-loop.js";
+import type { AuthContext } from "./auth-middleware.js";
+import { unimplementedHandlers } from "./unimplemented.js";
+
+type Context = CallContext & AuthContext;
+
+/**
+ * The HumanLoopService implementation.
+ *
+ * @param humanLoop - the domain (store and streams).
+ */
+export function humanLoopService(humanLoop: HumanLoop) {
+  const { store, streams } = humanLoop;
+  return {
+    ...unimplementedHandlers(HumanLoopService, () => "a later step of the human-in-the-loop work (issue #4)"),
+
+    async createDecision(request: CreateDecisionRequest, { principal }: Context) {
+      return store.create(request, principal);
+    },
+
+    async getDecision(request: GetDecisionRequest) {
+      const decision = await store.get(request.decisionId);
+      return { decision, audit: request.includeAudit ? await store.audit(request.decisionId) : [] };
+    },
+
+    async respond(request: RespondRequest, { principal }: Context) {
+      return { decision: await store.respond(request.decisionId, request.response, request.responseKey, principal) };
+    },
+
+    async cancelDecision(request: CancelDecisionRequest, { principal }: Context) {
+      return { decision: await store.cancel(request.decisionId, request.reason, principal) };
+    },
+
+    async extendDeadline(request: ExtendDeadlineRequest, { principal }: Context) {
+      return { decision: await store.extend(request, principal) };
+    },
+
+    async *awaitDecision(request: AwaitDecisionRequest, context: Context) {
+      for await (const decision of streams.follow(request.decisionId, context.signal)) yield { decision };
+    },
+
+    async *watchDecisions(request: WatchDecisionsRequest, context: Context) {
+      const filter = { statuses: request.statuses, workflowId: request.workflowId, assignee: request.assignee };
+      for await (const decision of streams.watch(request.afterRevision, filter, context.signal)) {
+        yield { decision, revision: decision.revision };
+      }
+    },
+  };
+}
