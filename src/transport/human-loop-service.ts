@@ -10,7 +10,11 @@ import type {
   ExtendDeadlineRequest,
   RespondRequest,
 } from "../../gen/coordinator/v1/decision_commands_pb.js";
-import type { AwaitDecisionRequest, GetDecisionRequest, WatchDecisionsRequest } from "../../gen/coordinator/v1/decision_queries_pb.js";
+import type { AwaitDecisionRequest, GetDecisionRequest, ListDecisionsRequest, WatchDecisionsRequest } from "../../gen/coordinator/v1/decision_queries_pb.js";
+import type { GetDecisionStatisticsRequest } from "../../gen/coordinator/v1/decision_statistics_pb.js";
+import { listDecisions } from "../humanloop/decision-list.js";
+import { decisionStatistics } from "../humanloop/decision-statistics.js";
+import { decisionTemplates } from "../humanloop/templates.js";
 import { HumanLoopService } from "../../gen/coordinator/v1/human_loop_service_pb.js";
 import type { HumanLoop } from "../humanloop/human-loop.js";
 import type { AuthContext } from "./auth-middleware.js";
@@ -24,7 +28,7 @@ type Context = CallContext & AuthContext;
  * @param humanLoop - the domain (store and streams).
  */
 export function humanLoopService(humanLoop: HumanLoop) {
-  const { store, streams } = humanLoop;
+  const { store, streams, pool } = humanLoop;
   return {
     ...unimplementedHandlers(HumanLoopService, () => "a later step of the human-in-the-loop work (issue #4)"),
 
@@ -35,6 +39,18 @@ export function humanLoopService(humanLoop: HumanLoop) {
     async getDecision(request: GetDecisionRequest) {
       const decision = await store.get(request.decisionId);
       return { decision, audit: request.includeAudit ? await store.audit(request.decisionId) : [] };
+    },
+
+    async listDecisions(request: ListDecisionsRequest) {
+      return listDecisions(pool, request);
+    },
+
+    async getDecisionStatistics(request: GetDecisionStatisticsRequest) {
+      return decisionStatistics(pool, { workflowId: request.workflowId, start: request.timeRange?.startTime, end: request.timeRange?.endTime });
+    },
+
+    async listTemplates() {
+      return { templates: decisionTemplates() };
     },
 
     async respond(request: RespondRequest, { principal }: Context) {
