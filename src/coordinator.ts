@@ -23,6 +23,7 @@ import { interactionService } from "./transport/interaction-service.js";
 import { registryHandlers } from "./transport/registry-handlers.js";
 import { humanLoopService } from "./transport/human-loop-service.js";
 import { HumanLoop } from "./humanloop/human-loop.js";
+import type { CallbackWorkerOptions } from "./humanloop/callback-worker.js";
 import { DEFAULT_DECISION_LIMITS, type DecisionLimits } from "./humanloop/limits.js";
 import { MAX_RECEIVE_MESSAGE_BYTES } from "./transport/server.js";
 import { VERSION } from "./version.js";
@@ -36,7 +37,7 @@ export interface Coordinator {
   /** The ingest side (counters, writer) and the registry, for tests and GetStats. */
   ingest: Ingest;
   registry: Registry;
-  /** The human loop (decision store, change feed, sweeper). */
+  /** The human loop (decision store, change feed, sweeper, callback worker). */
   humanLoop: HumanLoop;
   /** Whether this start created the admin key (shown once by the caller). */
   bootstrap: BootstrapResult;
@@ -66,6 +67,10 @@ export interface StartOptions {
   decisionLimits?: Partial<DecisionLimits>;
   /** Longest sleep of the expiry sweeper (ms). Default 1 s. */
   expirySweepMs?: number;
+  /** How often due callbacks are looked for (ms). Default 1 s. */
+  callbackPollMs?: number;
+  /** Callback worker tuning beyond the poll period (tests shorten the backoff, say). */
+  callbacks?: Omit<CallbackWorkerOptions, "pollMs">;
 }
 
 /**
@@ -112,9 +117,12 @@ export async function startCoordinator(config: Config, options: StartOptions): P
       ...DEFAULT_DECISION_LIMITS,
       // A file answer must fit one request message, with room for the rest of the request.
       maxFileBytes: Math.min(DEFAULT_DECISION_LIMITS.maxFileBytes, MAX_RECEIVE_MESSAGE_BYTES - 64 * 1024),
+      callbackAllowlist: config.callbackAllowlist,
+      allowHttpCallbacks: config.callbackAllowHttp,
       ...options.decisionLimits,
     },
     ...(options.expirySweepMs ? { sweeper: { maxSleepMs: options.expirySweepMs } } : {}),
+    callbacks: { ...options.callbacks, ...(options.callbackPollMs ? { pollMs: options.callbackPollMs } : {}) },
   });
 
   let grpc: Awaited<ReturnType<typeof startGrpcServer>>;

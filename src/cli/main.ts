@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { ConfigError } from "../config/errors.js";
 import { configArgOptions, loadConfig } from "../config/load.js";
 import { KeyRequestError } from "../auth/keys.js";
+import { DecisionsCommandError, runDecisions } from "./decisions-command.js";
 import { runKeys } from "./keys-command.js";
 import { runMigrate } from "./migrate-command.js";
 import { runServe } from "./serve.js";
@@ -23,6 +24,17 @@ const COMMAND_OPTIONS = {
   expires: { type: "string" },
   all: { type: "boolean" },
   json: { type: "boolean" },
+  // decisions
+  address: { type: "string" },
+  "api-key": { type: "string" },
+  reason: { type: "string" },
+  "response-key": { type: "string" },
+  status: { type: "string", multiple: true },
+  workflow: { type: "string" },
+  assignee: { type: "string" },
+  limit: { type: "string" },
+  "page-token": { type: "string" },
+  "after-revision": { type: "string" },
 } as const;
 
 async function main(argv: string[]): Promise<number> {
@@ -51,6 +63,8 @@ async function main(argv: string[]): Promise<number> {
       return runMigrate(config);
     case "keys":
       return runKeys(config, rest, values);
+    case "decisions":
+      return runDecisions(config, rest, values);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -66,7 +80,12 @@ main(process.argv.slice(2)).then(
       error instanceof UsageError ||
       error instanceof KeyRequestError ||
       (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+    // A refused gRPC call already says what to do; no stack, no usage hint.
     process.stderr.write(`mcp-coordinator: ${(error as Error).message}\n`);
+    if (error instanceof DecisionsCommandError) {
+      process.exitCode = 1;
+      return;
+    }
     if (expected) process.stderr.write("Run 'mcp-coordinator --help' for usage.\n");
     process.exitCode = expected ? 2 : 1;
   },

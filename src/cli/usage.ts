@@ -15,6 +15,16 @@ Usage:
                               [--expires <90d | 2027-01-01T00:00:00Z>] [--json] [options]
   mcp-coordinator keys list [--all] [--json] [options]
   mcp-coordinator keys revoke <key-id> [options]
+  mcp-coordinator decisions list [--status <pending|completed|expired|cancelled>]... [--workflow <id>]
+                              [--assignee <principal>] [--limit <n>] [--page-token <token>] [--json]
+  mcp-coordinator decisions show <decision-id> [--json]
+  mcp-coordinator decisions watch [--status ...] [--workflow <id>] [--assignee <principal>]
+                              [--after-revision <n>] [--json]     print pending decisions and changes
+  mcp-coordinator decisions respond <decision-id> [--response-key <key>]      asks for the answer
+  mcp-coordinator decisions respond <decision-id> --json '<DecisionResponse as protobuf JSON>'
+  mcp-coordinator decisions cancel <decision-id> [--reason <text>] [--json]
+      decisions talk to a running coordinator: --address <host:port> (default: the --listen
+      address, else 127.0.0.1:50051), with an operator or admin key: --api-key <key> or MCPC_API_KEY
   mcp-coordinator --help | --version
 
 Options (a flag beats its environment variable, which beats the default):

@@ -41,6 +41,10 @@ export interface Config {
   unavailableAfterMs: number;
   /** Streams older than this are asked (Drain) to reconnect, spreading load across replicas (ms). */
   maxStreamAgeMs: number;
+  /** Hosts decision callbacks may be sent to: exact names or "*.suffix"; empty allows no callbacks. */
+  callbackAllowlist: string[];
+  /** Whether callback URLs may use plain http (test setups); https only otherwise. */
+  callbackAllowHttp: boolean;
 }
 
 /** One row of the settings table. */
@@ -202,6 +206,24 @@ export const OPTIONS = [
     defaultValue: "1h",
     parse: (raw, source) => parseDuration(raw, source),
   }),
+  option({
+    key: "callbackAllowlist",
+    flag: "callback-allowlist",
+    env: "MCPC_CALLBACK_ALLOWLIST",
+    valueName: "hosts",
+    description: "comma-separated hosts decision callbacks may go to (hooks.example.com, *.example.com); empty: no callbacks",
+    defaultValue: "",
+    parse: parseHostList,
+  }),
+  option({
+    key: "callbackAllowHttp",
+    flag: "callback-allow-http",
+    env: "MCPC_CALLBACK_ALLOW_HTTP",
+    valueName: "true|false",
+    description: "let callback URLs use plain http (test setups only); https otherwise",
+    defaultValue: "false",
+    parse: parseBoolean,
+  }),
 ] as const satisfies readonly OptionSpec<keyof Config>[];
 
 function nonEmpty(raw: string, source: string): string {
@@ -215,6 +237,27 @@ function integerIn(raw: string, source: string, min: number, max: number): numbe
     throw new ConfigError(`${source} must be a whole number from ${min} to ${max}; got "${raw}"`);
   }
   return value;
+}
+
+function parseBoolean(raw: string, source: string): boolean {
+  const value = raw.trim().toLowerCase();
+  if (["true", "1", "yes", "on"].includes(value)) return true;
+  if (["false", "0", "no", "off"].includes(value)) return false;
+  throw new ConfigError(`${source} must be true or false; got "${raw}"`);
+}
+
+/** A comma-separated host list: exact host names or "*.suffix" patterns, no schemes, paths or ports. */
+function parseHostList(raw: string, source: string): string[] {
+  const hosts = raw.split(",").map((h) => h.trim()).filter((h) => h !== "");
+  for (const host of hosts) {
+    const name = host.startsWith("*.") ? host.slice(2) : host;
+    // Host names (IDN too), IPv4, and IPv6 in brackets as URLs write it ([::1]); a scheme, port,
+    // path or a lone "*" is a mistake the allowlist would silently never match.
+    if (!/^(?:[\p{L}\p{N}_-]+(?:\.[\p{L}\p{N}_-]+)*\.?|\[[0-9a-fA-F:.]+\])$/u.test(name)) {
+      throw new ConfigError(`${source} must list host names or *.suffix patterns separated by commas (e.g. hooks.example.com,*.example.org); got "${host}"`);
+    }
+  }
+  return hosts;
 }
 
 function parseListen(raw: string, source: string): string {

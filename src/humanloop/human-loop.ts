@@ -1,10 +1,11 @@
 /**
  * The human loop of one coordinator process: the decision store, the change feed that carries
- * every replica's changes to this process's streams, and the expiry sweeper. Started after
- * migrations; closed before the pool.
+ * every replica's changes to this process's streams, the expiry sweeper and the callback worker.
+ * Started after migrations; closed before the pool.
  */
 import type { Pool } from "pg";
 import type { Logger } from "pino";
+import { CallbackWorker, type CallbackWorkerOptions } from "./callback-worker.js";
 import { DecisionChangeFeed, type ChangeFeedOptions } from "./change-feed.js";
 import { DecisionStore } from "./decision-store.js";
 import { DecisionStreams } from "./decision-streams.js";
@@ -18,6 +19,8 @@ export interface HumanLoopOptions {
   limits: DecisionLimits;
   feed?: ChangeFeedOptions;
   sweeper?: SweeperOptions;
+  /** Callback delivery tuning (poll period, backoff). */
+  callbacks?: CallbackWorkerOptions;
   /** Changes a stream may fall behind before RESOURCE_EXHAUSTED. Default 10,000. */
   maxStreamLag?: number;
 }
@@ -30,6 +33,7 @@ export class HumanLoop {
   readonly feed: DecisionChangeFeed;
   readonly streams: DecisionStreams;
   readonly sweeper: ExpirySweeper;
+  readonly callbacks: CallbackWorker;
 
   constructor(options: HumanLoopOptions) {
     this.pool = options.pool;
@@ -37,18 +41,21 @@ export class HumanLoop {
     this.feed = new DecisionChangeFeed(options.pool, options.logger, options.feed);
     this.streams = new DecisionStreams(options.pool, this.store, this.feed, { maxLag: options.maxStreamLag ?? 10_000 });
     this.sweeper = new ExpirySweeper(this.store, options.logger, options.sweeper);
+    this.callbacks = new CallbackWorker(options.pool, options.logger, options.limits, options.callbacks);
   }
 
-  /** Starts listening for changes and enforcing deadlines (needs the migrated schema). */
+  /** Starts listening for changes, enforcing deadlines and delivering callbacks (needs the migrated schema). */
   async start(): Promise<void> {
     await this.feed.start();
     this.sweeper.start();
+    await this.callbacks.start();
   }
 
   /** Ends open streams (clients reattach elsewhere) and stops the background work. */
   async close(): Promise<void> {
     this.streams.closeAll();
     await this.sweeper.stop();
+    await this.callbacks.stop();
     await this.feed.close();
   }
 }

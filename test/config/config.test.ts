@@ -11,6 +11,17 @@ describe("configuration", () => {
     expect(loadConfig({}, { MCPC_SHUTDOWN_GRACE: "1.5s" }).shutdownGraceMs).to.equal(1500);
   });
 
+  it("parses the callback allowlist and the http switch", () => {
+    expect(loadConfig({}, {})).to.include({ callbackAllowHttp: false });
+    expect(loadConfig({}, {}).callbackAllowlist).to.deep.equal([]);
+    const config = loadConfig({ "callback-allowlist": " hooks.example.com, *.example.org ,127.0.0.1,[::1]" }, { MCPC_CALLBACK_ALLOW_HTTP: "true" });
+    expect(config.callbackAllowlist).to.deep.equal(["hooks.example.com", "*.example.org", "127.0.0.1", "[::1]"]);
+    expect(config.callbackAllowHttp).to.equal(true);
+    expect(() => loadConfig({ "callback-allowlist": "https://hooks.example.com/x" }, {})).to.throw(ConfigError, "--callback-allowlist");
+    expect(() => loadConfig({ "callback-allowlist": "*" }, {})).to.throw(ConfigError, "--callback-allowlist");
+    expect(() => loadConfig({ "callback-allow-http": "maybe" }, {})).to.throw(ConfigError, "--callback-allow-http");
+  });
+
   it("names the setting at fault and never echoes a database password", () => {
     expect(() => loadConfig({ listen: "nope" }, {})).to.throw(ConfigError, "--listen");
     expect(() => loadConfig({}, { MCPC_LOG_LEVEL: "loud" })).to.throw(ConfigError, "MCPC_LOG_LEVEL");

@@ -1,0 +1,226 @@
+/**
+ * The human-loop client: what a workflow embeds to ask humans and wait for their answer, and what
+ * an operator tool uses to watch and answer decisions.
+ *
+ * ```ts
+ * const humanLoop = createHumanLoop({ address: "coordinator:50051", apiKey: process.env.MCPC_KEY! });
+ * const outcome = await humanLoop.requestDecision({
+ *   requestKey: `deploy-${runId}/approve-prod`,
+ *   workflowId: "deploy",
+ *   title: "Deploy to production?",
+ *   spec: { kind: { case: "confirmation", value: {} } },
+ * });
+ * if (outcome.status === "completed" && outcome.action === "accept") await deploy();
+ * ```
+ *
+ * Waiting survives restarts of the coordinator: the decision lives in Postgres, and the await
+ * stream is reattached (exponential backoff with full jitter) until a final state arrives.
+ * Reattaching always first returns the current state, so an answer given meanwhile is not missed.
+ */
+import { durationFromMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { AbortError, isAbortError } from "abort-controller-x";
+import { createClient, Metadata } from "nice-grpc";
+import { DecisionStatus, type Decision } from "../../gen/coordinator/v1/decision_pb.js";
+import { ResponseAction } from "../../gen/coordinator/v1/decision_response_pb.js";
+import { HumanLoopService } from "../../gen/coordinator/v1/human_loop_service_pb.js";
+import { toNiceDefinition } from "../transport/definition.js";
+import { openChannel } from "./channel.js";
+import type { DecisionOutcome, DecisionRequestInit, HumanLoop, HumanLoopOptions, WatchOptions } from "./human-loop-types.js";
+import { toStatuses } from "./human-loop-types.js";
+import { safeLogger, silentLogger, type ReporterLogger } from "./logger.js";
+import { Backoff, describeError, isRetryable } from "./retry-policy.js";
+
+const definition = toNiceDefinition(HumanLoopService);
+
+/** The typed nice-grpc client of HumanLoopService. */
+export type HumanLoopServiceClient = ReturnType<typeof createHumanLoopServiceClient>;
+
+function createHumanLoopServiceClient(options: HumanLoopOptions) {
+  const tls = options.tls === true ? { rootCerts: undefined } : options.tls ? { rootCerts: options.tls.rootCerts } : false;
+  const channel = openChannel({ address: options.address, tls });
+  const client = createClient(definition, channel, {
+    "*": { metadata: Metadata({ authorization: `Bearer ${options.apiKey}` }) },
+  });
+  return { channel, client };
+}
+
+/**
+ * Creates a human-loop client. The channel connects lazily, on the first call.
+ *
+ * @throws TypeError when address or apiKey is missing.
+ */
+export function createHumanLoop(options: HumanLoopOptions): HumanLoop {
+  for (const name of ["address", "apiKey"] as const) {
+    if (typeof options?.[name] !== "string" || options[name].trim() === "") {
+      throw new TypeError(`createHumanLoop: ${name} is required (a non-empty string)`);
+    }
+  }
+  const logger: ReporterLogger = safeLogger(options.logger ?? silentLogger);
+  const initialMs = options.backoff?.initialMs ?? 250;
+  const maxMs = options.backoff?.maxMs ?? 10_000;
+  const { channel, client } = createHumanLoopServiceClient(options);
+  // close() aborts everything still waiting, then closes the channel.
+  const closing = new AbortController();
+  const signalFor = (signal: AbortSignal | undefined) => (signal ? AbortSignal.any([signal, closing.signal]) : closing.signal);
+
+  /** Runs `call` until it succeeds or fails for good, backing off between attempts. */
+  async function retrying<T>(what: string, signal: AbortSignal, call: () => Promise<T>): Promise<T> {
+    const backoff = new Backoff(initialMs, maxMs);
+    for (;;) {
+      try {
+        return await call();
+      } catch (error) {
+        if (signal.aborted || isAbortError(error)) throw new AbortError();
+        if (!isRetryable(error)) throw error;
+        logger.warn({ err: describeError(error), attempt: backoff.attempt }, `${what} failed; retrying`);
+        await backoff.wait(signal);
+      }
+    }
+  }
+
+  /** CreateDecision with the request key resolved, retried while the failure is transient. */
+  async function create(what: string, request: DecisionRequestInit, key: string | undefined, signal: AbortSignal) {
+    const requestKey = key ?? request.requestKey;
+    if (!requestKey) throw new TypeError(`${what}: a request key is required (options.requestKey or request.requestKey)`);
+    if (signal.aborted) throw new AbortError();
+    // Create is idempotent on the request key: safe to retry, and safe after a workflow restart.
+    const reply = await retrying("CreateDecision", signal, () => client.createDecision({ ...request, requestKey }, { signal }));
+    return { decision: reply.decision!, created: reply.created };
+  }
+
+  /** Follows one decision until a final state, reattaching after any transient failure. */
+  async function follow(decisionId: string, signal: AbortSignal): Promise<DecisionOutcome> {
+    const backoff = new Backoff(initialMs, maxMs);
+    for (;;) {
+      try {
+        for await (const { decision } of client.awaitDecision({ decisionId }, { signal })) {
+          // Each state received is progress: the next failure retries from the shortest delay.
+          backoff.reset();
+          if (decision && isFinal(decision.status)) return toOutcome(decision);
+        }
+        // The stream ended without a final state (a server going away politely): reattach.
+        logger.info({ decisionId }, "await stream ended before a final state; reattaching");
+      } catch (error) {
+        if (signal.aborted || isAbortError(error)) throw new AbortError();
+        if (!isRetryable(error)) throw error;
+        logger.warn({ decisionId, err: describeError(error), attempt: backoff.attempt }, "await stream failed; reattaching");
+      }
+      await backoff.wait(signal);
+    }
+  }
+
+  return {
+    async requestDecision(request, options = {}) {
+      const signal = signalFor(options.signal);
+      const { decision } = await create("requestDecision", request, options.requestKey, signal);
+      if (isFinal(decision.status)) return toOutcome(decision);
+      return follow(decision.id, signal);
+    },
+
+    async create(request, options = {}) {
+      return create("create", request, options.requestKey, signalFor(options.signal));
+    },
+
+    async awaitDecision(decisionId, options = {}) {
+      const signal = signalFor(options.signal);
+      if (signal.aborted) throw new AbortError();
+      return follow(decisionId, signal);
+    },
+
+    watch(options: WatchOptions = {}) {
+      return watchDecisions(options, signalFor(options.signal));
+    },
+
+    async respond(decisionId, response, options = {}) {
+      const reply = await client.respond({ decisionId, response, responseKey: options.responseKey ?? "" }, { signal: closing.signal });
+      return reply.decision!;
+    },
+
+    async cancel(decisionId, reason = "") {
+      return (await client.cancelDecision({ decisionId, reason }, { signal: closing.signal })).decision!;
+    },
+
+    async extend(decisionId, { by, until }) {
+      if ((by === undefined) === (until === undefined)) throw new TypeError("extend: give exactly one of by (ms) and until (Date)");
+      const deadline =
+        by !== undefined
+          ? { case: "extendBy" as const, value: durationFromMs(by) }
+          : { case: "expiresAt" as const, value: timestampFromDate(until!) };
+      return (await client.extendDeadline({ decisionId, deadline }, { signal: closing.signal })).decision!;
+    },
+
+    async get(decisionId, options = {}) {
+      const reply = await client.getDecision({ decisionId, includeAudit: options.includeAudit ?? false }, { signal: closing.signal });
+      return { decision: reply.decision!, audit: reply.audit };
+    },
+
+    async list(filters = {}) {
+      const reply = await client.listDecisions(
+        {
+          workflowId: filters.workflowId ?? "",
+          statuses: toStatuses(filters.statuses),
+          assignee: filters.assignee ?? "",
+          pageSize: filters.pageSize ?? 0,
+          pageToken: filters.pageToken ?? "",
+        },
+        { signal: closing.signal },
+      );
+      return { decisions: reply.decisions, nextPageToken: reply.nextPageToken };
+    },
+
+    close() {
+      closing.abort();
+      channel.close();
+    },
+  };
+
+  async function* watchDecisions(options: WatchOptions, signal: AbortSignal): AsyncGenerator<Decision> {
+    let after = BigInt(options.afterRevision ?? 0);
+    const filter = { statuses: toStatuses(options.statuses), workflowId: options.workflowId ?? "", assignee: options.assignee ?? "" };
+    const backoff = new Backoff(initialMs, maxMs);
+    while (!signal.aborted) {
+      try {
+        for await (const { decision, revision } of client.watchDecisions({ afterRevision: after, ...filter }, { signal })) {
+          backoff.reset();
+          // Resume point for the next connection: the server sends only what changed after it.
+          if (revision > after) after = revision;
+          if (decision) yield decision;
+        }
+        logger.info({ afterRevision: String(after) }, "watch stream ended; resuming");
+      } catch (error) {
+        if (signal.aborted || isAbortError(error)) return;
+        if (!isRetryable(error)) throw error;
+        logger.warn({ afterRevision: String(after), err: describeError(error), attempt: backoff.attempt }, "watch stream failed; resuming");
+      }
+      try {
+        await backoff.wait(signal);
+      } catch (error) {
+        if (isAbortError(error)) return;
+        throw error;
+      }
+    }
+  }
+}
+
+/** True for COMPLETED, EXPIRED and CANCELLED. */
+export function isFinal(status: DecisionStatus): boolean {
+  return status === DecisionStatus.COMPLETED || status === DecisionStatus.EXPIRED || status === DecisionStatus.CANCELLED;
+}
+
+/** The typed outcome of a decision in a final state. */
+export function toOutcome(decision: Decision): DecisionOutcome {
+  switch (decision.status) {
+    case DecisionStatus.COMPLETED: {
+      const response = decision.outcome!;
+      return { status: "completed", decision, response, action: response.action === ResponseAction.ACCEPT ? "accept" : "decline" };
+    }
+    case DecisionStatus.EXPIRED:
+      return decision.defaulted && decision.outcome
+        ? { status: "expired", decision, defaulted: true, response: decision.outcome }
+        : { status: "expired", decision, defaulted: false };
+    case DecisionStatus.CANCELLED:
+      return { status: "cancelled", decision, reason: decision.cancelReason };
+    default:
+      throw new Error(`decision ${decision.id} is not final (status ${DecisionStatus[decision.status]})`);
+  }
+}
