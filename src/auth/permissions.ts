@@ -1,5 +1,5 @@
 /**
- * Which role may call which RPC: the one table the auth middleware consults.
+ * Which role may call which RPC: the one table the auth gate (transport/auth-middleware.ts) consults.
  *
  * admin may call everything. A method missing from this table is refused for every other role
  * (a test checks that every method of both services is listed, so a new RPC cannot be forgotten).

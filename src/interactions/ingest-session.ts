@@ -43,39 +43,50 @@ export interface ConnectionTracker {
   touch(mcpId: string): void;
 }
 
-/** What a session needs from the rest of the coordinator. */
+/**
+ * What a session needs from the rest of the coordinator: the same for every stream, so one object
+ * serves them all (an idle stream is counted in bytes).
+ */
 export interface SessionDeps {
   writer: EventWriter;
   connections: ConnectionTracker;
   counters: IngestCounters;
   limits: IngestLimits;
-  caller: StreamCaller;
-  /** Re-validates the caller's key; rejects with an IngestError("unauthenticated") when it no longer works. */
-  recheckKey: () => Promise<void>;
   coordinatorInstance: string;
   serverVersion: string;
   logger: Logger;
-  /** Called once when the stream is over (normally, with an error, or cancelled). */
-  onFinished?: () => void;
+  /** Called once when a stream is over (normally, with an error, or cancelled). */
+  onFinished?: (session: IngestSession) => void;
+}
+
+/** What is particular to one stream's caller. */
+export interface StreamOptions {
+  caller: StreamCaller;
+  /** Re-validates the caller's key; rejects with an IngestError("unauthenticated") when it no longer works. */
+  recheckKey: () => Promise<void>;
   /**
    * The encoding an event frame's event arrived in, when the transport knows it: stored as is
    * instead of encoding the event again.
    */
-  receivedEventBytes?: (frame: StreamInteractionsRequest) => Uint8Array | undefined;
+  receivedEventBytes?: ((frame: StreamInteractionsRequest) => Uint8Array | undefined) | undefined;
 }
 
 /** See the module comment. */
 export class IngestSession {
   readonly streamId = randomUUID();
   readonly #deps: SessionDeps;
-  readonly #out = new Outbox<Response>();
+  readonly #caller: StreamCaller;
+  readonly #recheckKey: StreamOptions["recheckKey"];
+  readonly #receivedEventBytes: StreamOptions["receivedEventBytes"];
+  readonly #out = new Outbox<Response>(() => this.#finished());
   #mcpId: string | undefined;
   #window = 0;
   #lastSeq = 0n;
   #inFlight = 0;
   #cumulative = 0n;
-  #ackedAbove = new Set<bigint>();
-  #pendingAcks: Ack[] = [];
+  // Made when first needed: most of an idle stream's life has no ack outstanding.
+  #ackedAbove: Set<bigint> | undefined;
+  #pendingAcks: Ack[] | undefined;
   #ackFlushScheduled = false;
   #metadata: EventMetadata | undefined;
   #halfClosed = false;
@@ -83,13 +94,20 @@ export class IngestSession {
   #opened = false;
   // Liveness and housekeeping, driven by the SessionSweeper.
   lastReceivedAt = Date.now();
-  lastSentAt = Date.now();
   lastKeyCheckAt = Date.now();
   readonly startedAt = Date.now();
   drainDeadline: number | undefined;
 
-  constructor(deps: SessionDeps) {
+  constructor(deps: SessionDeps, stream: StreamOptions) {
     this.#deps = deps;
+    this.#caller = stream.caller;
+    this.#recheckKey = stream.recheckKey;
+    this.#receivedEventBytes = stream.receivedEventBytes;
+  }
+
+  /** When the transport last took a response frame (ms since epoch); heartbeats go on silence. */
+  get lastSentAt(): number {
+    return this.#out.lastTakenAt;
   }
 
   /** The MCP this stream reports for (after Hello). */
@@ -98,28 +116,24 @@ export class IngestSession {
   }
 
   /**
-   * Runs the stream: consumes request frames, yields response frames.
+   * Runs the stream: starts consuming request frames, and returns the response frames. Their
+   * iteration throws an IngestError when the stream must end with an error status.
    *
-   * @throws IngestError when the stream must end with an error status.
+   * The outbox itself is returned, with no generator around it: each layer of async generators
+   * would stay suspended for as long as the stream is open.
    */
-  async *run(requests: AsyncIterable<StreamInteractionsRequest>): AsyncGenerator<Response, void, undefined> {
-    const reading = this.#read(requests).then(
-      () => undefined,
-      (error: unknown) => this.end(error instanceof IngestError ? error : new IngestError("unavailable", `stream failed: ${(error as Error).message}`)),
-    );
-    try {
-      for await (const frame of this.#out) {
-        this.lastSentAt = Date.now();
-        yield frame;
-      }
-    } finally {
-      this.#ended = true;
-      void reading;
-      this.#deps.onFinished?.();
-      if (this.#opened) {
-        this.#deps.counters.openStreams--;
-        await this.#deps.connections.streamClosed(this.streamId).catch(() => undefined);
-      }
+  run(requests: AsyncIterable<StreamInteractionsRequest>): AsyncIterable<Response> {
+    void this.#read(requests);
+    return this.#out;
+  }
+
+  /** The reader of the response frames is done, however the stream ended. */
+  async #finished(): Promise<void> {
+    this.#ended = true;
+    this.#deps.onFinished?.(this);
+    if (this.#opened) {
+      this.#deps.counters.openStreams--;
+      await this.#deps.connections.streamClosed(this.streamId).catch(() => undefined);
     }
   }
 
@@ -157,47 +171,57 @@ export class IngestSession {
   async recheckKey(): Promise<void> {
     this.lastKeyCheckAt = Date.now();
     try {
-      await this.#deps.recheckKey();
+      await this.#recheckKey();
     } catch (error) {
       if (error instanceof IngestError) this.end(error);
       // Anything else (database hiccup): keep the stream, try again next time.
     }
   }
 
+  /** Reads request frames until the stream ends; whatever it throws ends the stream. */
   async #read(requests: AsyncIterable<StreamInteractionsRequest>): Promise<void> {
-    const iterator = requests[Symbol.asyncIterator]();
-    const first = await iterator.next();
-    if (first.done || this.#ended) return this.end();
-    this.lastReceivedAt = Date.now();
-    if (first.value.frame.case !== "hello") {
-      throw new IngestError("failed_precondition", `the first frame must be hello, not ${first.value.frame.case ?? "an empty frame"}`);
-    }
-    await this.#welcome(first.value.frame.value);
-    for (;;) {
-      // Stop reading while the writer is full: HTTP/2 flow control then slows the client down.
-      if (!this.#deps.writer.hasCapacity()) await this.#deps.writer.waitForCapacity();
-      if (this.#ended) return;
-      const next = await iterator.next();
-      if (this.#ended) return;
-      if (next.done) return this.#halfClose();
+    try {
+      const iterator = requests[Symbol.asyncIterator]();
+      const first = await iterator.next();
+      if (first.done || this.#ended) return this.end();
       this.lastReceivedAt = Date.now();
-      const frame = next.value.frame;
-      switch (frame.case) {
-        case "event":
-          this.#onEvent(frame.value, this.#deps.receivedEventBytes?.(next.value));
-          break;
-        case "heartbeat":
-          break;
-        case "hello":
-          throw new IngestError("failed_precondition", "a second hello on the same stream");
-        default:
-          throw new IngestError("invalid_argument", "frame: empty (set hello, event or heartbeat)");
+      if (first.value.frame.case !== "hello") {
+        throw new IngestError("failed_precondition", `the first frame must be hello, not ${first.value.frame.case ?? "an empty frame"}`);
       }
+      await this.#welcome(first.value.frame.value);
+      for (;;) {
+        // Stop reading while the writer is full: HTTP/2 flow control then slows the client down.
+        if (!this.#deps.writer.hasCapacity()) await this.#deps.writer.waitForCapacity();
+        if (this.#ended) return;
+        const next = await iterator.next();
+        if (this.#ended) return;
+        if (next.done) return this.#halfClose();
+        this.lastReceivedAt = Date.now();
+        this.#onFrame(next.value);
+      }
+    } catch (error) {
+      this.end(error instanceof IngestError ? error : new IngestError("unavailable", `stream failed: ${(error as Error).message}`));
+    }
+  }
+
+  #onFrame(request: StreamInteractionsRequest): void {
+    const frame = request.frame;
+    switch (frame.case) {
+      case "event":
+        this.#onEvent(frame.value, this.#receivedEventBytes?.(request));
+        break;
+      case "heartbeat":
+        break;
+      case "hello":
+        throw new IngestError("failed_precondition", "a second hello on the same stream");
+      default:
+        throw new IngestError("invalid_argument", "frame: empty (set hello, event or heartbeat)");
     }
   }
 
   async #welcome(hello: Hello): Promise<void> {
-    const { caller, limits } = this.#deps;
+    const { limits } = this.#deps;
+    const caller = this.#caller;
     let mcpId: string;
     if (caller.role === "mcp") {
       if (hello.mcpId !== "" && hello.mcpId !== caller.mcpId) {
@@ -272,12 +296,16 @@ export class IngestSession {
   #ack(ack: Ack): void {
     if (this.#ended) return;
     this.#inFlight--;
-    this.#pendingAcks.push(ack);
+    (this.#pendingAcks ??= []).push(ack);
     if (ack.seq === this.#cumulative + 1n) {
       this.#cumulative = ack.seq;
-      while (this.#ackedAbove.delete(this.#cumulative + 1n)) this.#cumulative++;
+      const above = this.#ackedAbove;
+      if (above) {
+        while (above.delete(this.#cumulative + 1n)) this.#cumulative++;
+        if (above.size === 0) this.#ackedAbove = undefined;
+      }
     } else {
-      this.#ackedAbove.add(ack.seq);
+      (this.#ackedAbove ??= new Set()).add(ack.seq);
     }
     // Acks resolved in the same turn (one batch commit) travel in one frame.
     if (!this.#ackFlushScheduled) {
@@ -288,9 +316,9 @@ export class IngestSession {
 
   #flushAcks(): void {
     this.#ackFlushScheduled = false;
-    if (this.#ended || this.#pendingAcks.length === 0) return;
     const acks = this.#pendingAcks;
-    this.#pendingAcks = [];
+    if (this.#ended || !acks) return;
+    this.#pendingAcks = undefined;
     this.#out.push({ frame: { case: "acks", value: { acks, cumulativeSeq: this.#cumulative } } });
     if (this.#halfClosed && this.#inFlight === 0) this.end();
   }
@@ -298,6 +326,6 @@ export class IngestSession {
   #halfClose(): void {
     this.#halfClosed = true;
     // Every received event gets its ack before the stream ends normally.
-    if (this.#inFlight === 0 && this.#pendingAcks.length === 0) this.end();
+    if (this.#inFlight === 0 && !this.#pendingAcks) this.end();
   }
 }

@@ -8,7 +8,7 @@ import type { EventMetadata, InteractionEvent } from "../../gen/coordinator/v1/i
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { StreamInteractionsRequest, StreamInteractionsResponseSchema } from "../../gen/coordinator/v1/interaction_ingest_pb.js";
 import { newIngestCounters, type IngestCounters } from "./counters.js";
-import { IngestSession, type ConnectionTracker, type StreamCaller } from "./ingest-session.js";
+import { IngestSession, type ConnectionTracker, type SessionDeps, type StreamCaller } from "./ingest-session.js";
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from "./limits.js";
 import { reportEvents, type ReportAck } from "./report.js";
 import { SessionSweeper } from "./session-sweeper.js";
@@ -39,6 +39,8 @@ export class Ingest {
   readonly writer: EventWriter;
   readonly #sweeper: SessionSweeper;
   readonly #options: IngestOptions;
+  /** What every session shares (one object for all, rather than one per stream). */
+  readonly #sessionDeps: SessionDeps;
 
   constructor(options: IngestOptions) {
     this.#options = options;
@@ -46,6 +48,17 @@ export class Ingest {
     this.writer = options.sink ?? new GroupCommitWriter(options.pool, options.logger, options.writer);
     this.#sweeper = new SessionSweeper(this.limits, { maxStreamAgeMs: options.maxStreamAgeMs ?? 3_600_000 });
     this.#sweeper.start();
+    this.#sessionDeps = {
+      writer: this.writer,
+      connections: options.connections,
+      counters: this.counters,
+      limits: this.limits,
+      coordinatorInstance: options.coordinatorInstance,
+      serverVersion: options.serverVersion,
+      logger: options.logger,
+      // The session tells us when its stream is over, however it ended.
+      onFinished: (session) => this.#sweeper.remove(session),
+    };
   }
 
   /**
@@ -60,20 +73,7 @@ export class Ingest {
     recheckKey: () => Promise<void>,
     receivedEventBytes?: (frame: StreamInteractionsRequest) => Uint8Array | undefined,
   ): AsyncIterable<MessageInitShape<typeof StreamInteractionsResponseSchema>> {
-    const session = new IngestSession({
-      writer: this.writer,
-      connections: this.#options.connections,
-      counters: this.counters,
-      limits: this.limits,
-      caller,
-      recheckKey,
-      coordinatorInstance: this.#options.coordinatorInstance,
-      serverVersion: this.#options.serverVersion,
-      logger: this.#options.logger,
-      // The session tells us when its stream is over, however it ended.
-      onFinished: () => this.#sweeper.remove(session),
-      ...(receivedEventBytes ? { receivedEventBytes } : {}),
-    });
+    const session = new IngestSession(this.#sessionDeps, { caller, recheckKey, receivedEventBytes });
     this.#sweeper.add(session);
     return session.run(requests);
   }

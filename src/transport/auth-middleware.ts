@@ -1,31 +1,31 @@
 /**
- * Authenticates every call of the coordinator's own services and checks the role table.
- * Health and reflection are added without it: probes and grpcurl need no key.
+ * Authenticates every call of the coordinator's own services and checks the role table: the gate
+ * (see error-middleware.ts) of those services. Health and reflection are added without it:
+ * probes and grpcurl need no key.
  */
-import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from "nice-grpc-common";
+import { ServerError, Status, type CallContext } from "nice-grpc-common";
 import { AuthenticationError, type Authenticator, type Principal } from "../auth/authenticator.js";
 import { mayCall, rolesFor } from "../auth/permissions.js";
+import type { CallGate } from "./error-middleware.js";
 import { rejectMalformedRequest } from "./malformed.js";
 import type { Logger } from "pino";
 
-/** What the auth middleware adds to a handler's CallContext. */
+/** What the auth gate adds to a handler's CallContext. */
 export interface AuthContext {
   principal: Principal;
 }
 
 /**
- * Creates the middleware.
+ * Creates the gate.
  *
  * @param authenticator - validates bearer tokens.
  * @param logger - where failed key lookups (database trouble) are reported.
- * @returns a middleware that answers UNAUTHENTICATED for a missing, malformed, unknown, expired or
- *   revoked key and PERMISSION_DENIED for a role that may not call the method.
+ * @returns a gate that answers UNAUTHENTICATED for a missing, malformed, unknown, expired or
+ *   revoked key and PERMISSION_DENIED for a role that may not call the method; it gives the
+ *   handler the caller's {@link AuthContext}.
  */
-export function authMiddleware(authenticator: Authenticator, logger: Logger) {
-  return async function* authenticate<Request, Response>(
-    call: ServerMiddlewareCall<Request, Response, AuthContext>,
-    context: CallContext,
-  ): AsyncGenerator<Response, Response | void, undefined> {
+export function authGate(authenticator: Authenticator, logger: Logger): CallGate {
+  return async (call, context) => {
     const method = call.method.path.replace(/^\//, "");
     let principal: Principal;
     try {
@@ -45,9 +45,9 @@ export function authMiddleware(authenticator: Authenticator, logger: Logger) {
       );
     }
     // The request is looked at only now, after authentication, so an anonymous caller learns
-    // nothing about it. (Checked here rather than in a middleware of its own: each middleware is
-    // one more suspended generator per open stream.)
-    return yield* call.next(rejectMalformedRequest(call), { ...context, principal });
+    // nothing about it.
+    const handlerContext: CallContext & AuthContext = { ...context, principal };
+    return { request: rejectMalformedRequest(call), context: handlerContext };
   };
 }
 

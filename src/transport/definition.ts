@@ -52,7 +52,7 @@ export function toNiceDefinition<S extends GenServiceMethods>(service: GenServic
       requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
       responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
       requestSerialize: serializer(method.input),
-      // Bad bytes reach the rejectMalformed middleware as a marker (see malformed.ts).
+      // Bad bytes reach the malformed-request check (auth or rejectMalformed gate) as a marker (see malformed.ts).
       requestDeserialize: tolerant(method.input.typeName, rememberingDeserializer(method.input)),
       responseSerialize: serializer(method.output),
       responseDeserialize: deserializer(method.output),

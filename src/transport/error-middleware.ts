@@ -1,6 +1,8 @@
 /**
- * The outermost middleware of every call: turns whatever a handler throws into a gRPC status a
- * client can act on, and writes one log line per finished call (method, peer, status, duration).
+ * The one middleware of every call: turns whatever a handler throws into a gRPC status a client
+ * can act on, and writes one log line per finished call (method, peer, status, duration). Before
+ * the handler it runs the call's gate (authentication, request checks), whose errors are handled
+ * the same way.
  *
  * - ServerError: passed through (handlers choose their status and message).
  * - IngestError and DecisionError (the domains' errors): mapped to their status here, the one
@@ -9,8 +11,9 @@
  * - Anything else is a bug: logged with its stack, answered INTERNAL without internals, and the
  *   process keeps serving (one bad request never harms another).
  *
- * Logging and translation share one middleware on purpose: every middleware is one more suspended
- * async generator per open stream, and ten thousand idle streams make that count.
+ * Logging, translation and the gates share one middleware on purpose: every middleware is one more
+ * suspended async generator (plus nice-grpc's copies of the call) per open stream, and ten
+ * thousand idle streams make that count.
  */
 import { isAbortError } from "abort-controller-x";
 import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from "nice-grpc-common";
@@ -41,37 +44,59 @@ const DECISION_STATUS: Record<DecisionErrorCode, Status> = {
   unavailable: Status.UNAVAILABLE,
 };
 
+/** What a gate lets through to the handler: the request (checked, or wrapped) and the context. */
+export interface Admitted {
+  request: unknown;
+  context: CallContext;
+}
+
+/**
+ * A step run before the handler, inside the error middleware: it refuses a call by throwing, or
+ * admits it. A gate rather than a middleware of its own: see the module comment.
+ */
+export type CallGate = (call: ServerMiddlewareCall<unknown, unknown>, context: CallContext) => Admitted | Promise<Admitted>;
+
 /**
  * Creates the middleware.
  *
  * @param logger - where calls and unexpected errors are reported.
+ * @param gate - run before the handler (default: admit every call as it is).
  */
-export function errorMiddleware(logger: Logger) {
+export function errorMiddleware(logger: Logger, gate?: CallGate) {
   return async function* handleCall<Request, Response>(
     call: ServerMiddlewareCall<Request, Response>,
     context: CallContext,
   ): AsyncGenerator<Response, Response | void, undefined> {
     const started = performance.now();
-    const fields = () => ({ method: call.method.path, peer: context.peer, ms: Math.round(performance.now() - started) });
     try {
-      const result = yield* call.next(call.request, context);
-      logger.debug({ ...fields(), code: "OK" }, "call finished");
+      const admitted = gate ? await gate(call as ServerMiddlewareCall<unknown, unknown>, context) : { request: call.request, context };
+      const result = yield* call.next(admitted.request as Request, admitted.context);
+      logger.debug({ ...callFields(call, context, started), code: "OK" }, "call finished");
       return result;
     } catch (error) {
       if (isAbortError(error) || (context.signal.aborted && !(error instanceof ServerError))) {
         // The client went away; nothing to report.
-        logger.debug({ ...fields(), code: "CANCELLED" }, "call cancelled by the client");
+        logger.debug({ ...callFields(call, context, started), code: "CANCELLED" }, "call cancelled by the client");
         throw error;
       }
       const status = toServerError(error, context);
       if (!(error instanceof ServerError) && !(error instanceof IngestError) && !(error instanceof DecisionError)) {
-        logger.error({ ...fields(), err: error }, "unexpected error in handler");
+        logger.error({ ...callFields(call, context, started), err: error }, "unexpected error in handler");
       }
       const level = SERVER_FAULTS.has(status.code) ? "warn" : "info";
-      logger[level]({ ...fields(), code: Status[status.code], details: status.details }, "call failed");
+      logger[level]({ ...callFields(call, context, started), code: Status[status.code], details: status.details }, "call failed");
       throw status;
     }
   };
+}
+
+/**
+ * The log fields of a finished call. A function of its own rather than a closure in the
+ * middleware: an open stream would keep the closure (and, under tsx's keepNames, a property
+ * dictionary for its name) for its whole life.
+ */
+function callFields(call: { method: { path: string } }, context: CallContext, started: number) {
+  return { method: call.method.path, peer: context.peer, ms: Math.round(performance.now() - started) };
 }
 
 function toServerError(error: unknown, context: CallContext): ServerError {

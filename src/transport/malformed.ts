@@ -7,7 +7,8 @@
  * throwing, and {@link rejectMalformed} (which runs after authentication, so an anonymous caller
  * learns nothing before it is authenticated) answers with that status before a handler sees it.
  */
-import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from "nice-grpc-common";
+import { ServerError, Status } from "nice-grpc-common";
+import type { CallGate } from "./error-middleware.js";
 
 /** Stands in for a request message whose bytes could not be parsed. */
 export class MalformedRequest {
@@ -39,16 +40,12 @@ export function tolerant<Bytes extends Uint8Array, T>(typeName: string, deserial
 }
 
 /**
- * Middleware that answers INVALID_ARGUMENT for a malformed request (unary) or stream message.
- * Every service whose deserializers are {@link tolerant} must run behind it (or behind the auth
- * middleware, which does the same check after authenticating).
+ * The gate (see error-middleware.ts) of services that need no key: answers INVALID_ARGUMENT for a
+ * malformed request (unary) or stream message. Every service whose deserializers are
+ * {@link tolerant} must run behind it (or behind the auth gate, which does the same check after
+ * authenticating).
  */
-export async function* rejectMalformed<Request, Response>(
-  call: ServerMiddlewareCall<Request, Response>,
-  context: CallContext,
-): AsyncGenerator<Response, Response | void, undefined> {
-  return yield* call.next(rejectMalformedRequest(call), context);
-}
+export const rejectMalformed: CallGate = (call, context) => ({ request: rejectMalformedRequest(call), context });
 
 /**
  * The call's request, checked: throws INVALID_ARGUMENT for a malformed unary request; wraps a
@@ -62,13 +59,43 @@ export function rejectMalformedRequest<Request>(
   return call.request;
 }
 
-async function* rejectMalformedStream<Request>(requests: AsyncIterable<Request>): AsyncIterable<Request> {
-  let index = 0;
-  for await (const request of requests) {
-    index++;
-    if (request instanceof MalformedRequest) {
-      throw new ServerError(Status.INVALID_ARGUMENT, `message #${index} of the stream: ${request.describe()}`);
+/**
+ * The request stream with each message checked. A plain iterator that passes next() through, not
+ * an async generator: a generator layer would stay suspended (frame, promises, closures) for as
+ * long as a stream is open, and idle streams are counted in bytes.
+ */
+function rejectMalformedStream<Request>(requests: AsyncIterable<Request>): AsyncIterable<Request> {
+  return new CheckedStream(requests[Symbol.asyncIterator]());
+}
+
+class CheckedStream<Request> implements AsyncIterable<Request>, AsyncIterator<Request> {
+  readonly #source: AsyncIterator<Request>;
+  #index = 0;
+
+  constructor(source: AsyncIterator<Request>) {
+    this.#source = source;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<Request>> {
+    return this.#source.next().then((result) => this.#check(result));
+  }
+
+  return(value?: unknown): Promise<IteratorResult<Request>> {
+    return this.#source.return?.(value) ?? Promise.resolve({ done: true, value: undefined });
+  }
+
+  #check(result: IteratorResult<Request>): IteratorResult<Request> {
+    if (result.done) return result;
+    this.#index++;
+    if (result.value instanceof MalformedRequest) {
+      // As a for-await loop would, let go of the source before throwing.
+      this.#source.return?.().catch(() => undefined);
+      throw new ServerError(Status.INVALID_ARGUMENT, `message #${this.#index} of the stream: ${result.value.describe()}`);
     }
-    yield request;
+    return result;
   }
 }
