@@ -10,6 +10,7 @@
  */
 import type { Pool, PoolClient } from "pg";
 import type { Logger } from "pino";
+import { answersByDecision } from "./decision-mapping.js";
 import { decisionsChangedAfter, latestRevision, listAnswers, type AnswerRow, type DecisionRow } from "./decision-queries.js";
 
 /** One change as delivered: the decision's row as of `revision`, and its answers. */
@@ -146,10 +147,10 @@ export class DecisionChangeFeed {
     for (;;) {
       const rows = await decisionsChangedAfter(this.#pool, this.#lastRevision, PAGE);
       if (rows.length === 0) return;
-      const answers = await listAnswers(this.#pool, rows.map((r) => r.id));
+      const answersOf = answersByDecision(await listAnswers(this.#pool, rows.map((r) => r.id)));
       for (const row of rows) {
         const revision = BigInt(row.revision);
-        const change = { revision, row, answers: answers.filter((a) => a.decision_id === row.id) };
+        const change = { revision, row, answers: answersOf(row.id) };
         this.#lastRevision = revision;
         for (const listener of this.#listeners) {
           try {

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import type { Pool } from "pg";
 import type { Decision, DecisionStatus } from "../../gen/coordinator/v1/decision_pb.js";
 import { listAnswers, type DecisionRow } from "./decision-queries.js";
-import { toDecision } from "./decision-mapping.js";
+import { answersByDecision, toDecision } from "./decision-mapping.js";
 import { InvalidFieldError } from "./errors.js";
 
 /** The filters and paging of one ListDecisions call. */
@@ -42,8 +42,8 @@ export async function listDecisions(pool: Pool, query: ListQuery): Promise<{ dec
     [query.workflowId, query.statuses, query.assignee, after?.createdAt ?? null, after?.id ?? null, size + 1],
   );
   const page = rows.slice(0, size);
-  const answers = await listAnswers(pool, page.map((r) => r.id));
-  const decisions = page.map((row) => toDecision(row, answers.filter((a) => a.decision_id === row.id), "without-contents"));
+  const answersOf = answersByDecision(await listAnswers(pool, page.map((r) => r.id)));
+  const decisions = page.map((row) => toDecision(row, answersOf(row.id), "without-contents"));
   const last = page.at(-1);
   const nextPageToken = rows.length > size && last ? writeToken({ createdAt: last.created_at_text, id: last.id, filters: filterHash }) : "";
   return { decisions, nextPageToken };

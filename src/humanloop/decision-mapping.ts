@@ -5,7 +5,7 @@ import { create, fromBinary, type JsonObject } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { DecisionAuditEntrySchema, type DecisionAuditEntry } from "../../gen/coordinator/v1/decision_audit_pb.js";
 import { DecisionAnswerSchema, DecisionSchema, type Decision } from "../../gen/coordinator/v1/decision_pb.js";
-import { ApprovalPolicySchema } from "../../gen/coordinator/v1/decision_policy_pb.js";
+import { ApprovalPolicySchema, type ApprovalPolicy } from "../../gen/coordinator/v1/decision_policy_pb.js";
 import { DecisionResponseSchema, type DecisionResponse } from "../../gen/coordinator/v1/decision_response_pb.js";
 import { DecisionSpecSchema } from "../../gen/coordinator/v1/decision_spec_pb.js";
 import type { AnswerRow, AuditRow, DecisionRow } from "./decision-queries.js";
@@ -46,7 +46,7 @@ export function toDecision(row: DecisionRow, answers: readonly AnswerRow[], file
     revision: BigInt(row.revision),
     createdBy: row.created_by,
     assignees: row.assignees,
-    approval: row.approval.length > 0 ? fromBinary(ApprovalPolicySchema, row.approval) : undefined,
+    approval: approvalOf(row),
     onTimeout: row.on_timeout,
     defaultResponse: response(row.default_response),
     forbidCreatorResponse: row.forbid_creator_response,
@@ -62,6 +62,22 @@ function stripFiles(response: DecisionResponse, files: FileContents): DecisionRe
     for (const file of response.value.value.files) file.content = new Uint8Array();
   }
   return response;
+}
+
+/** The stored approval policy (undefined when none was set: any). */
+export function approvalOf(row: DecisionRow): ApprovalPolicy | undefined {
+  return row.approval.length > 0 ? fromBinary(ApprovalPolicySchema, row.approval) : undefined;
+}
+
+/** Answers grouped by decision id (each group oldest first, as listAnswers returns them). */
+export function answersByDecision(answers: readonly AnswerRow[]): (decisionId: string) => AnswerRow[] {
+  const groups = new Map<string, AnswerRow[]>();
+  for (const answer of answers) {
+    const group = groups.get(answer.decision_id);
+    if (group) group.push(answer);
+    else groups.set(answer.decision_id, [answer]);
+  }
+  return (decisionId) => groups.get(decisionId) ?? [];
 }
 
 /** The DecisionAuditEntry message of an audit row. */

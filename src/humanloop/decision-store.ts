@@ -5,7 +5,7 @@
  * queues the callback of a final state, and notifies every replica; all or nothing.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { toBinary, toJson } from "@bufbuild/protobuf";
+import { fromBinary, toBinary, toJson } from "@bufbuild/protobuf";
 import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Pool, PoolClient } from "pg";
 import { CreateDecisionRequestSchema, type CreateDecisionRequest, type ExtendDeadlineRequest } from "../../gen/coordinator/v1/decision_commands_pb.js";
@@ -18,7 +18,7 @@ import type { Principal } from "../auth/authenticator.js";
 import { withTransaction } from "../store/transaction.js";
 import { canonicalJson } from "./canonical-json.js";
 import * as q from "./decision-queries.js";
-import { toAuditEntry, toDecision } from "./decision-mapping.js";
+import { approvalOf, toAuditEntry, toDecision } from "./decision-mapping.js";
 import { DecisionError, InvalidFieldError } from "./errors.js";
 import type { DecisionLimits } from "./limits.js";
 import { judge } from "./policy.js";
@@ -138,7 +138,7 @@ export class DecisionStore {
       if (row.forbid_creator_response && row.created_by === actor.principal) {
         throw new DecisionError("permission_denied", `decision ${row.id} forbids its creator (${row.created_by}) from answering it`);
       }
-      const spec = toDecision(row, []).spec!;
+      const spec = fromBinary(DecisionSpecSchema, row.spec);
       const checked = checkResponse(spec, response, "response", this.#limits.maxFileBytes);
       if (answers.some((a) => a.responder === actor.principal)) {
         throw new DecisionError("failed_precondition", `${actor.principal} already answered decision ${row.id}`);
@@ -152,8 +152,7 @@ export class DecisionStore {
         responseSha256,
       });
       const all = [...answers, answer];
-      const approval = toDecision(row, []).approval;
-      const verdict = judge(approval, row.assignees, all.map((a) => ({ responder: a.responder, action: a.action })));
+      const verdict = judge(approvalOf(row), row.assignees, all.map((a) => ({ responder: a.responder, action: a.action })));
       const deciding = verdict.decided ? all[verdict.by]! : undefined;
       const updated = await q.updatePendingDecision(client, row.id, revision, deciding
         ? { status: DecisionStatus.COMPLETED, outcome: deciding.response, outcomeAction: deciding.action }
@@ -283,7 +282,7 @@ export class DecisionStore {
   async #expire(client: PoolClient, row: q.DecisionRow): Promise<q.DecisionRow> {
     const revision = await q.nextRevision(client);
     const applyDefault = row.on_timeout === TimeoutPolicy.APPLY_DEFAULT && row.default_response !== null;
-    const defaultAction = applyDefault ? toDecision(row, []).defaultResponse!.action : null;
+    const defaultAction = applyDefault ? fromBinary(DecisionResponseSchema, row.default_response!).action : null;
     const updated = await q.updatePendingDecision(client, row.id, revision, {
       status: DecisionStatus.EXPIRED,
       defaulted: applyDefault,

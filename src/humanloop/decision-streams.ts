@@ -13,7 +13,7 @@ import { DecisionStatus, type Decision } from "../../gen/coordinator/v1/decision
 import type { DecisionChange, DecisionChangeFeed } from "./change-feed.js";
 import { ChangeQueue } from "./change-queue.js";
 import { decisionsChangedAfter, listAnswers, pendingDecisions, type DecisionRow } from "./decision-queries.js";
-import { toDecision } from "./decision-mapping.js";
+import { answersByDecision, toDecision } from "./decision-mapping.js";
 import type { DecisionStore } from "./decision-store.js";
 import { DecisionError, InvalidFieldError } from "./errors.js";
 import { AbortError } from "abort-controller-x";
@@ -80,10 +80,8 @@ export class DecisionStreams {
       for (;;) {
         const rows = afterRevision === 0n ? await pendingDecisions(pool, sent, 500) : await decisionsChangedAfter(pool, sent, 500);
         const matching = rows.filter((row) => matches(row, filter));
-        const answers = await listAnswers(pool, matching.map((r) => r.id));
-        for (const row of matching) {
-          yield toDecision(row, answers.filter((a) => a.decision_id === row.id), "without-contents");
-        }
+        const answersOf = answersByDecision(await listAnswers(pool, matching.map((r) => r.id)));
+        for (const row of matching) yield toDecision(row, answersOf(row.id), "without-contents");
         if (rows.length > 0) sent = BigInt(rows.at(-1)!.revision);
         if (rows.length < 500) break;
       }
