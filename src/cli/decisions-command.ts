@@ -2,6 +2,7 @@
  * `mcp-coordinator decisions list | show | watch | respond | cancel`: the operator's console,
  * talking to a running coordinator over gRPC (HumanLoopService) with an API key.
  */
+import { readFile } from "node:fs/promises";
 import { fromJsonString, toJson } from "@bufbuild/protobuf";
 import { ClientError, Status } from "nice-grpc";
 import { DecisionAuditEntrySchema } from "../../gen/coordinator/v1/decision_audit_pb.js";
@@ -19,6 +20,8 @@ import { UsageError } from "./usage-error.js";
 export interface DecisionsFlags {
   address?: string | undefined;
   "api-key"?: string | undefined;
+  tls?: boolean | undefined;
+  "tls-ca"?: string | undefined;
   json?: boolean | undefined;
   reason?: string | undefined;
   "response-key"?: string | undefined;
@@ -51,7 +54,10 @@ export async function runDecisions(config: Config, args: string[], flags: Decisi
   const humanLoop = createHumanLoop({
     address: flags.address ?? clientAddress(config.listen),
     apiKey,
+    tls: await clientTls(flags, env),
     logger: stderrLogger(),
+    // A person is waiting at the terminal: retry a dropped connection briefly, then say so.
+    callRetryMs: 5_000,
   });
   try {
     return await run(humanLoop, action, rest, flags);
@@ -165,6 +171,20 @@ async function respond(humanLoop: HumanLoop, rest: string[], flags: DecisionsFla
   return 0;
 }
 
+/**
+ * TLS for the connection: `--tls-ca <file>` (or MCPC_TLS_CA) trusts that PEM file's certificates
+ * (a private CA, or a self-signed server certificate); `--tls` alone trusts the system's CAs.
+ */
+async function clientTls(flags: DecisionsFlags, env: NodeJS.ProcessEnv): Promise<boolean | { rootCerts: Buffer }> {
+  const caFile = flags["tls-ca"] ?? env.MCPC_TLS_CA;
+  if (!caFile) return flags.tls === true;
+  try {
+    return { rootCerts: await readFile(caFile) };
+  } catch (error) {
+    throw new UsageError(`--tls-ca: cannot read ${caFile} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+}
+
 /** Where to reach the configured server from this host: a wildcard listen address means loopback. */
 export function clientAddress(listen: string): string {
   const match = /^(.*):(\d+)$/.exec(listen);
@@ -175,7 +195,7 @@ export function clientAddress(listen: string): string {
 
 function explain(error: ClientError): string {
   if (error.code === Status.UNIMPLEMENTED) return `UNIMPLEMENTED: the server does not offer this yet (${error.details})`;
-  if (error.code === Status.UNAVAILABLE) return `UNAVAILABLE: cannot reach the coordinator (${error.details}); check --address`;
+  if (error.code === Status.UNAVAILABLE) return `UNAVAILABLE: cannot reach the coordinator (${error.details}); check --address, and --tls or --tls-ca <file> if it serves TLS`;
   return `${Status[error.code]}: ${error.details}`;
 }
 

@@ -27,6 +27,8 @@ const COMMAND_OPTIONS = {
   // decisions
   address: { type: "string" },
   "api-key": { type: "string" },
+  tls: { type: "boolean" },
+  "tls-ca": { type: "string" },
   reason: { type: "string" },
   "response-key": { type: "string" },
   status: { type: "string", multiple: true },

@@ -24,7 +24,8 @@ Usage:
   mcp-coordinator decisions respond <decision-id> --json '<DecisionResponse as protobuf JSON>'
   mcp-coordinator decisions cancel <decision-id> [--reason <text>] [--json]
       decisions talk to a running coordinator: --address <host:port> (default: the --listen
-      address, else 127.0.0.1:50051), with an operator or admin key: --api-key <key> or MCPC_API_KEY
+      address, else 127.0.0.1:50051), with an operator or admin key: --api-key <key> or MCPC_API_KEY;
+      over TLS with --tls (the system's CAs) or --tls-ca <file> (MCPC_TLS_CA: PEM CA or server certificate)
   mcp-coordinator --help | --version
 
 Options (a flag beats its environment variable, which beats the default):

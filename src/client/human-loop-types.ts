@@ -20,8 +20,30 @@ export interface HumanLoopOptions {
   tls?: boolean | { rootCerts?: Buffer };
   /** Where the client logs reconnects; default silent. pino and console fit. */
   logger?: ReporterLogger;
-  /** Reattach timing (exponential backoff with full jitter). Default 250 ms doubling up to 10 s. */
+  /** Reattach and retry timing (exponential backoff with full jitter). Default 250 ms doubling up to 10 s. */
   backoff?: BackoffOptions;
+  /**
+   * How long respond, cancel, extend, get and list keep retrying a transient failure
+   * (UNAVAILABLE, a broken connection, ...) before rejecting with it (ms). Default 30 s; 0: no
+   * retries. requestDecision, awaitDecision and watch retry for as long as they run.
+   */
+  callRetryMs?: number;
+}
+
+/** Options of the single calls (respond, cancel, extend, get, list). */
+export interface CallOptions {
+  /** Aborting stops the call and its retries with an AbortError (a change already made stays). */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link HumanLoop.respond}. */
+export interface RespondOptions extends CallOptions {
+  /**
+   * Idempotency key of this answer: a Respond repeated with the same key returns the decision
+   * instead of answering twice. Default: a random key per call, so the client's own retries are
+   * safe; pass your own to make retries across process restarts safe too.
+   */
+  responseKey?: string;
 }
 
 /** What {@link HumanLoop.requestDecision} creates: a CreateDecision request (plain object or message). */
@@ -126,16 +148,23 @@ export interface HumanLoop {
    * the stream is reconnected, so nothing is missed. Ends when `signal` aborts or the client closes.
    */
   watch(options?: WatchOptions): AsyncIterable<Decision>;
-  /** Answers a pending decision as this key's principal. */
-  respond(decisionId: string, response: DecisionResponseInit, options?: { responseKey?: string }): Promise<Decision>;
-  /** Withdraws a pending decision (cancelling a cancelled one returns it unchanged). */
-  cancel(decisionId: string, reason?: string): Promise<Decision>;
-  /** Moves the deadline: `by` ms later than the current one, or `until` an absolute time. Exactly one. */
-  extend(decisionId: string, deadline: { by?: number; until?: Date }): Promise<Decision>;
+  /**
+   * Answers a pending decision as this key's principal. Transient failures are retried (see
+   * `callRetryMs`) with the same response key, so an answer is never given twice.
+   */
+  respond(decisionId: string, response: DecisionResponseInit, options?: RespondOptions): Promise<Decision>;
+  /** Withdraws a pending decision (cancelling a cancelled one returns it unchanged, so retries are safe). */
+  cancel(decisionId: string, reason?: string, options?: CallOptions): Promise<Decision>;
+  /**
+   * Moves the deadline: `by` ms later than the current one, or `until` an absolute time. Exactly
+   * one. `by` is turned into an absolute time from the deadline read just before, so a retried
+   * call cannot add it twice.
+   */
+  extend(decisionId: string, deadline: { by?: number; until?: Date }, options?: CallOptions): Promise<Decision>;
   /** Fetches one decision, with its audit trail when asked. */
-  get(decisionId: string, options?: { includeAudit?: boolean }): Promise<{ decision: Decision; audit: DecisionAuditEntry[] }>;
+  get(decisionId: string, options?: { includeAudit?: boolean } & CallOptions): Promise<{ decision: Decision; audit: DecisionAuditEntry[] }>;
   /** One page of decisions, newest first. */
-  list(filters?: ListOptions): Promise<DecisionPage>;
+  list(filters?: ListOptions & CallOptions): Promise<DecisionPage>;
   /** Ends every wait and watch (AbortError / end of iteration) and closes the channel. */
   close(): void;
 }

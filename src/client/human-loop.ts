@@ -17,7 +17,8 @@
  * stream is reattached (exponential backoff with full jitter) until a final state arrives.
  * Reattaching always first returns the current state, so an answer given meanwhile is not missed.
  */
-import { durationFromMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { randomUUID } from "node:crypto";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { AbortError, isAbortError } from "abort-controller-x";
 import { createClient, Metadata } from "nice-grpc";
 import { DecisionStatus, type Decision } from "../../gen/coordinator/v1/decision_pb.js";
@@ -25,7 +26,7 @@ import { ResponseAction } from "../../gen/coordinator/v1/decision_response_pb.js
 import { HumanLoopService } from "../../gen/coordinator/v1/human_loop_service_pb.js";
 import { toNiceDefinition } from "../transport/definition.js";
 import { openChannel } from "./channel.js";
-import type { DecisionOutcome, DecisionRequestInit, HumanLoop, HumanLoopOptions, WatchOptions } from "./human-loop-types.js";
+import type { CallOptions, DecisionOutcome, DecisionRequestInit, HumanLoop, HumanLoopOptions, WatchOptions } from "./human-loop-types.js";
 import { toStatuses } from "./human-loop-types.js";
 import { safeLogger, silentLogger, type ReporterLogger } from "./logger.js";
 import { Backoff, describeError, isRetryable } from "./retry-policy.js";
@@ -58,24 +59,36 @@ export function createHumanLoop(options: HumanLoopOptions): HumanLoop {
   const logger: ReporterLogger = safeLogger(options.logger ?? silentLogger);
   const initialMs = options.backoff?.initialMs ?? 250;
   const maxMs = options.backoff?.maxMs ?? 10_000;
+  const callRetryMs = options.callRetryMs ?? 30_000;
   const { channel, client } = createHumanLoopServiceClient(options);
   // close() aborts everything still waiting, then closes the channel.
   const closing = new AbortController();
   const signalFor = (signal: AbortSignal | undefined) => (signal ? AbortSignal.any([signal, closing.signal]) : closing.signal);
 
-  /** Runs `call` until it succeeds or fails for good, backing off between attempts. */
-  async function retrying<T>(what: string, signal: AbortSignal, call: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `call` until it succeeds or fails for good, backing off between attempts; with
+   * `forMs`, a transient failure after that long is final too.
+   */
+  async function retrying<T>(what: string, signal: AbortSignal, call: () => Promise<T>, forMs = Infinity): Promise<T> {
     const backoff = new Backoff(initialMs, maxMs);
+    const giveUpAt = Date.now() + forMs;
     for (;;) {
+      if (signal.aborted) throw new AbortError();
       try {
         return await call();
       } catch (error) {
         if (signal.aborted || isAbortError(error)) throw new AbortError();
-        if (!isRetryable(error)) throw error;
+        if (!isRetryable(error) || Date.now() >= giveUpAt) throw error;
         logger.warn({ err: describeError(error), attempt: backoff.attempt }, `${what} failed; retrying`);
         await backoff.wait(signal);
       }
     }
+  }
+
+  /** A single call (respond, cancel, ...), retried for `callRetryMs` while its failure is transient. */
+  function single<T>(what: string, options: CallOptions, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const signal = signalFor(options.signal);
+    return retrying(what, signal, () => call(signal), callRetryMs);
   }
 
   /** CreateDecision with the request key resolved, retried while the failure is transient. */
@@ -132,39 +145,46 @@ export function createHumanLoop(options: HumanLoopOptions): HumanLoop {
     },
 
     async respond(decisionId, response, options = {}) {
-      const reply = await client.respond({ decisionId, response, responseKey: options.responseKey ?? "" }, { signal: closing.signal });
+      // One key for every attempt: a retry after a lost reply finds the answer already given.
+      const responseKey = options.responseKey || randomUUID();
+      const reply = await single("Respond", options, (signal) => client.respond({ decisionId, response, responseKey }, { signal }));
       return reply.decision!;
     },
 
-    async cancel(decisionId, reason = "") {
-      return (await client.cancelDecision({ decisionId, reason }, { signal: closing.signal })).decision!;
+    async cancel(decisionId, reason = "", options = {}) {
+      // Cancelling a cancelled decision returns it unchanged: retrying is safe.
+      const reply = await single("CancelDecision", options, (signal) => client.cancelDecision({ decisionId, reason }, { signal }));
+      return reply.decision!;
     },
 
-    async extend(decisionId, { by, until }) {
+    async extend(decisionId, { by, until }, options = {}) {
       if ((by === undefined) === (until === undefined)) throw new TypeError("extend: give exactly one of by (ms) and until (Date)");
-      const deadline =
-        by !== undefined
-          ? { case: "extendBy" as const, value: durationFromMs(by) }
-          : { case: "expiresAt" as const, value: timestampFromDate(until!) };
-      return (await client.extendDeadline({ decisionId, deadline }, { signal: closing.signal })).decision!;
+      let to = until;
+      if (by !== undefined) {
+        // extend_by is relative to the deadline at the server: a retry after a lost reply would
+        // add it twice. An absolute time from the deadline read now is the same on every attempt.
+        const { decision } = await single("GetDecision", options, (signal) => client.getDecision({ decisionId, includeAudit: false }, { signal }));
+        to = new Date(timestampDate(decision!.expiresAt!).getTime() + by);
+      }
+      const deadline = { case: "expiresAt" as const, value: timestampFromDate(to!) };
+      return (await single("ExtendDeadline", options, (signal) => client.extendDeadline({ decisionId, deadline }, { signal }))).decision!;
     },
 
     async get(decisionId, options = {}) {
-      const reply = await client.getDecision({ decisionId, includeAudit: options.includeAudit ?? false }, { signal: closing.signal });
+      const includeAudit = options.includeAudit ?? false;
+      const reply = await single("GetDecision", options, (signal) => client.getDecision({ decisionId, includeAudit }, { signal }));
       return { decision: reply.decision!, audit: reply.audit };
     },
 
     async list(filters = {}) {
-      const reply = await client.listDecisions(
-        {
-          workflowId: filters.workflowId ?? "",
-          statuses: toStatuses(filters.statuses),
-          assignee: filters.assignee ?? "",
-          pageSize: filters.pageSize ?? 0,
-          pageToken: filters.pageToken ?? "",
-        },
-        { signal: closing.signal },
-      );
+      const request = {
+        workflowId: filters.workflowId ?? "",
+        statuses: toStatuses(filters.statuses),
+        assignee: filters.assignee ?? "",
+        pageSize: filters.pageSize ?? 0,
+        pageToken: filters.pageToken ?? "",
+      };
+      const reply = await single("ListDecisions", filters, (signal) => client.listDecisions(request, { signal }));
       return { decisions: reply.decisions, nextPageToken: reply.nextPageToken };
     },
 

@@ -31,9 +31,11 @@ export type {
   DecisionRequestInit,
   DecisionResponseInit,
   HumanLoop,
+  CallOptions,
   HumanLoopOptions,
   ListOptions,
   RequestDecisionOptions,
+  RespondOptions,
   StatusFilter,
   WatchOptions,
 } from "./human-loop-types.js";

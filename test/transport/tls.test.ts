@@ -1,11 +1,9 @@
 /**
  * TLS: with --tls-cert and --tls-key the server speaks TLS only.
  */
-import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { credentials } from "@grpc/grpc-js";
 import { expect } from "chai";
 import { createChannel, createClient } from "nice-grpc";
@@ -13,6 +11,7 @@ import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../.
 import { toNiceDefinition } from "../../src/transport/definition.js";
 import { bufCurl } from "../support/buf-curl.js";
 import { startTestCoordinator, type TestCoordinator } from "../support/coordinator.js";
+import { selfSignedCertificate } from "../support/self-signed.js";
 
 describe("TLS", () => {
   let dir: string;
@@ -21,14 +20,9 @@ describe("TLS", () => {
 
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), "mcpc-tls-"));
-    // A throwaway self-signed certificate for 127.0.0.1, made with the system's openssl.
-    await promisify(execFile)("openssl", [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-      "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-days", "1",
-      "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem"),
-    ]);
-    cert = await readFile(path.join(dir, "cert.pem"));
-    server = await startTestCoordinator({ tlsCert: path.join(dir, "cert.pem"), tlsKey: path.join(dir, "key.pem") });
+    const made = await selfSignedCertificate(dir);
+    cert = made.cert;
+    server = await startTestCoordinator({ tlsCert: made.certPath, tlsKey: made.keyPath });
   });
   after(async () => {
     await server?.stop();
