@@ -119,6 +119,7 @@ export async function startCoordinator(config: Config, options: StartOptions): P
       maxFileBytes: Math.min(DEFAULT_DECISION_LIMITS.maxFileBytes, MAX_RECEIVE_MESSAGE_BYTES - 64 * 1024),
       callbackAllowlist: config.callbackAllowlist,
       allowHttpCallbacks: config.callbackAllowHttp,
+      allowPrivateCallbackAddresses: config.callbackAllowPrivate,
       ...options.decisionLimits,
     },
     ...(options.expirySweepMs ? { sweeper: { maxSleepMs: options.expirySweepMs } } : {}),

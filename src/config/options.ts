@@ -45,6 +45,8 @@ export interface Config {
   callbackAllowlist: string[];
   /** Whether callback URLs may use plain http (test setups); https only otherwise. */
   callbackAllowHttp: boolean;
+  /** Whether callback host names may resolve to loopback/private/link-local addresses. */
+  callbackAllowPrivate: boolean;
 }
 
 /** One row of the settings table. */
@@ -221,6 +223,15 @@ export const OPTIONS = [
     env: "MCPC_CALLBACK_ALLOW_HTTP",
     valueName: "true|false",
     description: "let callback URLs use plain http (test setups only); https otherwise",
+    defaultValue: "false",
+    parse: parseBoolean,
+  }),
+  option({
+    key: "callbackAllowPrivate",
+    flag: "callback-allow-private",
+    env: "MCPC_CALLBACK_ALLOW_PRIVATE",
+    valueName: "true|false",
+    description: "let callback host names resolve to loopback, private or link-local addresses (internal receivers); public only otherwise",
     defaultValue: "false",
     parse: parseBoolean,
   }),

@@ -5,7 +5,8 @@
  *
  * Each attempt: re-check the URL against the allowlist as configured now (it may have changed
  * since create; a refused URL gives up at once, nothing is sent), POST with a timeout and without
- * following redirects (a redirect could lead off the allowlist, so a 3xx is a failure), and record
+ * following redirects (a redirect could lead off the allowlist, so a 3xx is a failure), to a public
+ * address unless private ones are allowed (callback-address.ts), and record
  * the result with an audit row. 2xx is delivered; anything else is retried with exponential
  * backoff and jitter until `maxAttempts`, then given up (details.final).
  */
@@ -17,6 +18,7 @@ import { callbackPayload } from "./callback-payload.js";
 import * as cq from "./callback-queries.js";
 import { callbackSigningKey } from "./callback-secret.js";
 import { signedHeaders } from "./callback-signature.js";
+import { postCallback } from "./callback-http.js";
 import { checkCallbackUrl } from "./callback-url.js";
 import { findDecision, insertAudit, listAnswers } from "./decision-queries.js";
 import type { DecisionLimits } from "./limits.js";
@@ -46,7 +48,7 @@ const MAX_ERROR_CHARS = 500;
 export class CallbackWorker {
   readonly #pool: Pool;
   readonly #logger: Logger;
-  readonly #limits: Pick<DecisionLimits, "callbackAllowlist" | "allowHttpCallbacks">;
+  readonly #limits: Pick<DecisionLimits, "callbackAllowlist" | "allowHttpCallbacks" | "allowPrivateCallbackAddresses">;
   readonly #pollMs: number;
   readonly #backoffBaseMs: number;
   readonly #backoffMaxMs: number;
@@ -59,7 +61,7 @@ export class CallbackWorker {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
 
-  constructor(pool: Pool, logger: Logger, limits: Pick<DecisionLimits, "callbackAllowlist" | "allowHttpCallbacks">, options: CallbackWorkerOptions = {}) {
+  constructor(pool: Pool, logger: Logger, limits: Pick<DecisionLimits, "callbackAllowlist" | "allowHttpCallbacks" | "allowPrivateCallbackAddresses">, options: CallbackWorkerOptions = {}) {
     this.#pool = pool;
     this.#logger = logger.child({ component: "callback-worker" });
     this.#limits = limits;
@@ -185,27 +187,24 @@ export class CallbackWorker {
       "user-agent": "mcp-coordinator-callback/1",
       ...signedHeaders(this.#key!, body, `${row.decision_id}:${row.revision}`),
     };
-    const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(this.#timeoutMs)]);
-    let response: Response;
+    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    const signal = AbortSignal.any([this.#stopping.signal, timeout]);
+    let status: number;
     try {
-      // redirect "manual": a 3xx comes back as it is, never followed to a host the allowlist did not admit.
-      response = await fetch(row.url, { method: "POST", headers, body, redirect: "manual", signal });
+      // No redirect is followed: a 3xx could lead to a host the allowlist did not admit.
+      status = await postCallback(row.url, { headers, body, signal, allowPrivateAddresses: this.#limits.allowPrivateCallbackAddresses });
     } catch (error) {
       if (this.#stopping.signal.aborted) return "stopped";
-      return { error: describeFetchError(error, this.#timeoutMs) };
+      return { error: timeout.aborted ? `no answer within ${this.#timeoutMs} ms` : describeSendError(error) };
     }
-    // The receiver's body is not needed; dropping it frees the connection.
-    await response.body?.cancel().catch(() => undefined);
-    if (response.status >= 200 && response.status < 300) return { delivered: response.status };
-    const what = response.status >= 300 && response.status < 400 ? "redirect not followed" : "not a 2xx answer";
-    return { http_status: response.status, error: `HTTP ${response.status} (${what})` };
+    if (status >= 200 && status < 300) return { delivered: status };
+    const what = status >= 300 && status < 400 ? "redirect not followed" : "not a 2xx answer";
+    return { http_status: status, error: `HTTP ${status} (${what})` };
   }
 }
 
-/** A fetch failure in words: the timeout, or the network error under undici's "fetch failed". */
-function describeFetchError(error: unknown, timeoutMs: number): string {
-  const err = error as Error & { cause?: { code?: string; message?: string } };
-  if (err.name === "TimeoutError") return `no answer within ${timeoutMs} ms`;
-  const cause = err.cause?.code ?? err.cause?.message;
-  return cause ? `${err.message}: ${cause}` : err.message;
+/** A send failure in words, with the system error code when there is one ("connect ECONNREFUSED ..."). */
+function describeSendError(error: unknown): string {
+  const err = error as NodeJS.ErrnoException;
+  return err.code && !err.message.includes(err.code) ? `${err.message} (${err.code})` : err.message;
 }

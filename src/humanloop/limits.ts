@@ -23,6 +23,11 @@ export interface DecisionLimits {
   callbackAllowlist: string[];
   /** Whether callback_url may use plain http (test setups); https only otherwise. */
   allowHttpCallbacks: boolean;
+  /**
+   * Whether a callback host name may resolve to loopback, private or link-local addresses.
+   * Off: only public addresses are connected to (no DNS-rebinding into the internal network).
+   */
+  allowPrivateCallbackAddresses: boolean;
 }
 
 /** 10 MiB: the size a file_upload spec's max_bytes of 0 stands for (before the server cap). */
@@ -36,4 +41,5 @@ export const DEFAULT_DECISION_LIMITS: DecisionLimits = {
   maxFileBytes: DEFAULT_SPEC_MAX_FILE_BYTES,
   callbackAllowlist: [],
   allowHttpCallbacks: false,
+  allowPrivateCallbackAddresses: false,
 };

@@ -11,8 +11,9 @@ describe("configuration", () => {
     expect(loadConfig({}, { MCPC_SHUTDOWN_GRACE: "1.5s" }).shutdownGraceMs).to.equal(1500);
   });
 
-  it("parses the callback allowlist and the http switch", () => {
-    expect(loadConfig({}, {})).to.include({ callbackAllowHttp: false });
+  it("parses the callback allowlist and the http and private-address switches", () => {
+    expect(loadConfig({}, {})).to.include({ callbackAllowHttp: false, callbackAllowPrivate: false });
+    expect(loadConfig({}, { MCPC_CALLBACK_ALLOW_PRIVATE: "true" }).callbackAllowPrivate).to.equal(true);
     expect(loadConfig({}, {}).callbackAllowlist).to.deep.equal([]);
     const config = loadConfig({ "callback-allowlist": " hooks.example.com, *.example.org ,127.0.0.1,[::1]" }, { MCPC_CALLBACK_ALLOW_HTTP: "true" });
     expect(config.callbackAllowlist).to.deep.equal(["hooks.example.com", "*.example.org", "127.0.0.1", "[::1]"]);

@@ -228,7 +228,7 @@ describe("decision callbacks", function () {
     expect(audit[0]!.action).to.equal(DecisionAuditAction.CALLBACK_FAILED);
     expect(audit[0]!.details).to.deep.include({ attempt: 1, http_status: 302 });
     expect(audit[0]!.details!.error).to.match(/redirect not followed/);
-    // fetch would have followed the redirect before answering: the audit row came after it.
+    // Had the redirect been followed, /target would have been hit before the audit row was written.
     expect(hits.get("/target") ?? 0).to.equal(0);
   });
 
