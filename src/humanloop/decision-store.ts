@@ -14,26 +14,16 @@ import { DecisionStatus, type Decision } from "../../gen/coordinator/v1/decision
 import { ApprovalPolicySchema, TimeoutPolicy } from "../../gen/coordinator/v1/decision_policy_pb.js";
 import { DecisionResponseSchema, type DecisionResponse } from "../../gen/coordinator/v1/decision_response_pb.js";
 import { DecisionSpecSchema } from "../../gen/coordinator/v1/decision_spec_pb.js";
-import type { Principal } from "../auth/authenticator.js";
 import { withTransaction } from "../store/transaction.js";
 import { canonicalJson } from "./canonical-json.js";
 import * as q from "./decision-queries.js";
 import { approvalOf, toAuditEntry, toDecision } from "./decision-mapping.js";
+import { checkId, checkOwner, notFound, notPending, type Actor } from "./decision-guards.js";
 import { DecisionError, InvalidFieldError } from "./errors.js";
 import type { DecisionLimits } from "./limits.js";
 import { judge } from "./policy.js";
 import { checkResponse } from "./response-validation.js";
 import { checkCreateRequest, resolvedTimeoutMs } from "./spec-validation.js";
-
-/** Who acts: the authenticated key's principal and role. */
-export type Actor = Pick<Principal, "principal" | "role">;
-
-const STATUS_WORD: Record<number, string> = {
-  [DecisionStatus.PENDING]: "pending",
-  [DecisionStatus.COMPLETED]: "completed",
-  [DecisionStatus.EXPIRED]: "expired",
-  [DecisionStatus.CANCELLED]: "cancelled",
-};
 
 /** The decisions service: see the module comment. */
 export class DecisionStore {
@@ -296,29 +286,5 @@ export class DecisionStore {
 
   async #load(db: Pool | PoolClient, row: q.DecisionRow): Promise<Decision> {
     return toDecision(row, await q.listAnswers(db, [row.id]));
-  }
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function checkId(id: string): string {
-  if (!id) throw new InvalidFieldError("decision_id", "is required");
-  if (!UUID.test(id)) throw new InvalidFieldError("decision_id", `must be a decision id (a UUID); got "${id.slice(0, 64)}"`);
-  return id;
-}
-
-function notFound(id: string): DecisionError {
-  return new DecisionError("not_found", `no decision ${id}`);
-}
-
-function notPending(row: q.DecisionRow): DecisionError {
-  const when = row.resolved_at ? ` at ${row.resolved_at.toISOString()}` : "";
-  return new DecisionError("failed_precondition", `decision ${row.id} is already ${STATUS_WORD[row.status]}${when}`);
-}
-
-/** Workflows may change only the decisions they created; operators and admins any. */
-function checkOwner(row: q.DecisionRow, actor: Actor): void {
-  if (actor.role === "workflow" && row.created_by !== actor.principal) {
-    throw new DecisionError("permission_denied", `decision ${row.id} was created by ${row.created_by}; a workflow key may only change its own decisions`);
   }
 }
