@@ -40,6 +40,8 @@ export class DecisionChangeFeed {
   readonly #logger: Logger;
   readonly #options: Required<ChangeFeedOptions>;
   readonly #listeners = new Set<ChangeListener>();
+  /** Listeners of one decision each (awaiters): found by id, not by asking every listener. */
+  readonly #byDecision = new Map<string, Set<ChangeListener>>();
   #lastRevision = 0n;
   #client: PoolClient | undefined;
   #closed = false;
@@ -67,10 +69,24 @@ export class DecisionChangeFeed {
     this.#poll.unref();
   }
 
-  /** Adds a subscriber; returns the function that removes it. */
+  /** Adds a subscriber to every change; returns the function that removes it. */
   subscribe(listener: ChangeListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Adds a subscriber to the changes of one decision; returns the function that removes it.
+   * Delivering a change costs the same however many other decisions are awaited.
+   */
+  subscribeTo(decisionId: string, listener: ChangeListener): () => void {
+    let listeners = this.#byDecision.get(decisionId);
+    if (!listeners) this.#byDecision.set(decisionId, (listeners = new Set()));
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+      if (listeners.size === 0 && this.#byDecision.get(decisionId) === listeners) this.#byDecision.delete(decisionId);
+    };
   }
 
   /** Reads and delivers what changed now (after a local commit, without waiting for NOTIFY). */
@@ -152,15 +168,21 @@ export class DecisionChangeFeed {
         const revision = BigInt(row.revision);
         const change = { revision, row, answers: answersOf(row.id) };
         this.#lastRevision = revision;
-        for (const listener of this.#listeners) {
-          try {
-            listener(change);
-          } catch (error) {
-            this.#logger.error({ err: error }, "decision change subscriber failed");
-          }
-        }
+        this.#notify(this.#listeners, change);
+        const ofDecision = this.#byDecision.get(row.id);
+        if (ofDecision) this.#notify(ofDecision, change);
       }
       if (rows.length < PAGE) return;
+    }
+  }
+
+  #notify(listeners: Set<ChangeListener>, change: DecisionChange): void {
+    for (const listener of listeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.#logger.error({ err: error }, "decision change subscriber failed");
+      }
     }
   }
 }

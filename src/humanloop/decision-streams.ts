@@ -10,7 +10,7 @@
  * subscription is therefore sent exactly once, never lost.
  */
 import { DecisionStatus, type Decision } from "../../gen/coordinator/v1/decision_pb.js";
-import type { DecisionChange, DecisionChangeFeed } from "./change-feed.js";
+import type { ChangeListener, DecisionChange, DecisionChangeFeed } from "./change-feed.js";
 import { ChangeQueue } from "./change-queue.js";
 import { decisionsChangedAfter, listAnswers, pendingDecisions, type DecisionRow } from "./decision-queries.js";
 import { answersByDecision, toDecision } from "./decision-mapping.js";
@@ -54,7 +54,8 @@ export class DecisionStreams {
 
   /** AwaitDecision. @throws InvalidFieldError, DecisionError not_found / unavailable / resource_exhausted. */
   async *follow(id: string, signal: AbortSignal): AsyncGenerator<Decision> {
-    yield* this.#subscribed(signal, (change) => change.row.id === id, async function* (store, queue, next) {
+    const feed = this.#feed;
+    yield* this.#subscribed(signal, (listener) => feed.subscribeTo(id, listener), async function* (store, queue, next) {
       const current = await store.get(id);
       yield current;
       if (isFinal(current.status)) return;
@@ -74,7 +75,12 @@ export class DecisionStreams {
   async *watch(afterRevision: bigint, filter: WatchFilter, signal: AbortSignal): AsyncGenerator<Decision> {
     if (afterRevision < 0n) throw new InvalidFieldError("after_revision", `must be 0 or more; got ${afterRevision}`);
     const pool = this.#pool;
-    yield* this.#subscribed(signal, (change) => matches(change.row, filter), async function* (_store, _queue, next) {
+    const feed = this.#feed;
+    const subscribe = (listener: ChangeListener) =>
+      feed.subscribe((change) => {
+        if (matches(change.row, filter)) listener(change);
+      });
+    yield* this.#subscribed(signal, subscribe, async function* (_store, _queue, next) {
       let sent = afterRevision;
       // Catch-up, page by page: from 0 the pending decisions, else everything changed since.
       for (;;) {
@@ -89,18 +95,18 @@ export class DecisionStreams {
         const change = await next();
         if (change.revision <= sent) continue;
         sent = change.revision;
-        yield toDecision(change.row, change.answers, "without-contents");
+        yield watchedForm(change);
       }
     });
   }
 
   /**
-   * Runs `body` with a queue of feed changes that pass `wanted`, subscribed before `body` starts;
+   * Runs `body` with a queue of the feed changes `subscribe` delivers, subscribed before `body` starts;
    * `next()` throws when the stream must end (client gone, too slow, shutdown).
    */
   async *#subscribed(
     signal: AbortSignal,
-    wanted: (change: DecisionChange) => boolean,
+    subscribe: (listener: ChangeListener) => () => void,
     body: (
       store: DecisionStore,
       queue: ChangeQueue,
@@ -108,9 +114,7 @@ export class DecisionStreams {
     ) => AsyncGenerator<Decision>,
   ): AsyncGenerator<Decision> {
     const queue = new ChangeQueue(this.#options.maxLag);
-    const unsubscribe = this.#feed.subscribe((change) => {
-      if (wanted(change)) queue.push(change);
-    });
+    const unsubscribe = subscribe((change) => queue.push(change));
     const onAbort = () => queue.close("closed");
     signal.addEventListener("abort", onAbort);
     this.#open.add(queue);
@@ -135,6 +139,15 @@ export class DecisionStreams {
       this.#open.delete(queue);
     }
   }
+}
+
+/** Each change as watchers see it, converted once however many watchers it goes to. */
+const watched = new WeakMap<DecisionChange, Decision>();
+
+function watchedForm(change: DecisionChange): Decision {
+  let decision = watched.get(change);
+  if (!decision) watched.set(change, (decision = toDecision(change.row, change.answers, "without-contents")));
+  return decision;
 }
 
 function isFinal(status: DecisionStatus): boolean {
