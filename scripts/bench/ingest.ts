@@ -26,6 +26,7 @@ import { Histogram } from "./histogram.js";
 import type { LoadResult } from "./measure.js";
 import { parseOptions, windowFor } from "./options.js";
 import { Child, cpuMs, machineBusyMs, residentBytes, treeCpuMs } from "./proc.js";
+import { quietWaiter } from "./quiet.js";
 import { int, mib, ms, percent } from "./report.js";
 import { report, type Run, type Variant } from "./results.js";
 
@@ -38,8 +39,8 @@ let database: BenchDatabase | undefined;
 let keys: { mcpIds: string[]; tokens: string[] };
 let runCounter = 0;
 let serverCounter = 0;
-/** What is left of the time the run may spend waiting for a quiet machine (see waitForQuiet). */
-let quietBudgetMs = options.quietWaitMs;
+/** Waits for a quiet machine, within one time budget for the whole run. */
+const quiet = quietWaiter(options.quietWaitMs);
 
 /** Cleans up on Ctrl-C: children stop on IPC disconnect; the embedded PostgreSQL is ours to stop. */
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -298,24 +299,9 @@ function defaultTiming() {
   return { warmupMs: options.warmupMs, durationMs: options.durationMs };
 }
 
-/**
- * Waits (within a budget for the whole run) until other programs use less than 15% of one core
- * over a second, so a concurrent test run on the machine does not skew a measurement. The
- * "other CPU" column shows what was left.
- */
-async function waitForQuiet(server: Child | undefined): Promise<void> {
-  const ours = () => (server ? cpuMs(server.pid) : 0) + (database!.postmasterPid ? treeCpuMs(database!.postmasterPid) : 0) + cpuMs(process.pid);
-  let waited = 0;
-  while (quietBudgetMs > 0) {
-    const [busy0, ours0, t0] = [machineBusyMs(), ours(), performance.now()];
-    await sleep(1_000);
-    const elapsed = performance.now() - t0;
-    const other = (machineBusyMs() - busy0 - (ours() - ours0)) / elapsed;
-    if (other < 0.15) break;
-    quietBudgetMs -= elapsed;
-    waited += elapsed;
-  }
-  if (waited > 0) console.log(`  (waited ${(waited / 1000).toFixed(0)} s for other programs to quiet down${quietBudgetMs <= 0 ? "; wait budget used up" : ""})`);
+/** Waits for other programs to quiet down (see quiet.ts), counting ours as not "other". */
+function waitForQuiet(server: Child | undefined): Promise<void> {
+  return quiet(() => (server ? cpuMs(server.pid) : 0) + (database!.postmasterPid ? treeCpuMs(database!.postmasterPid) : 0) + cpuMs(process.pid));
 }
 
 /** Ports of running server children (learned from their start reply). */
