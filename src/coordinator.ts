@@ -137,6 +137,7 @@ export async function startCoordinator(config: Config, options: StartOptions): P
       lifecycle,
       interactions: interactionService(ingest, authenticator, registryHandlers(registry, ingest.limits)),
       humanLoop: humanLoopService(humanLoop),
+      decisionStreams: humanLoop.streams,
       maxConnectionAgeMs: config.maxStreamAgeMs,
       maxConnectionAgeGraceMs: config.maxStreamAgeMs + ingest.limits.drainGraceMs + 10_000,
     });

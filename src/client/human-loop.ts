@@ -18,6 +18,7 @@
  * Reattaching always first returns the current state, so an answer given meanwhile is not missed.
  */
 import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { AbortError, isAbortError } from "abort-controller-x";
 import { createClient, Metadata } from "nice-grpc";
@@ -63,6 +64,8 @@ export function createHumanLoop(options: HumanLoopOptions): HumanLoop {
   const { channel, client } = createHumanLoopServiceClient(options);
   // close() aborts everything still waiting, then closes the channel.
   const closing = new AbortController();
+  // Every call in flight listens on it: a workflow with many concurrent calls is normal, not a leak.
+  setMaxListeners(0, closing.signal);
   const signalFor = (signal: AbortSignal | undefined) => (signal ? AbortSignal.any([signal, closing.signal]) : closing.signal);
 
   /**

@@ -23,6 +23,11 @@ export interface DecisionChange {
 /** A subscriber; called synchronously, in revision order, once per change. */
 export type ChangeListener = (change: DecisionChange) => void;
 
+/** A subscriber to one decision's changes (an object, so an awaiter needs no extra closure). */
+export interface ChangeSink {
+  push(change: DecisionChange): void;
+}
+
 /** Tuning, mostly for tests. */
 export interface ChangeFeedOptions {
   /** Safety-net poll interval (ms). Default 5 s. */
@@ -41,7 +46,7 @@ export class DecisionChangeFeed {
   readonly #options: Required<ChangeFeedOptions>;
   readonly #listeners = new Set<ChangeListener>();
   /** Listeners of one decision each (awaiters): found by id, not by asking every listener. */
-  readonly #byDecision = new Map<string, Set<ChangeListener>>();
+  readonly #byDecision = new Map<string, Set<ChangeSink>>();
   #lastRevision = 0n;
   #client: PoolClient | undefined;
   #closed = false;
@@ -54,6 +59,13 @@ export class DecisionChangeFeed {
     this.#pool = pool;
     this.#logger = logger.child({ component: "decision-feed" });
     this.#options = { pollIntervalMs: 5_000, reconnectDelayMs: 500, ...options };
+  }
+
+  /** Open subscriptions (watchers and awaiters) on this replica. */
+  get subscriberCount(): number {
+    let count = this.#listeners.size;
+    for (const listeners of this.#byDecision.values()) count += listeners.size;
+    return count;
   }
 
   /** The highest revision delivered so far. */
@@ -76,17 +88,19 @@ export class DecisionChangeFeed {
   }
 
   /**
-   * Adds a subscriber to the changes of one decision; returns the function that removes it.
+   * Adds a subscriber to the changes of one decision (undo with {@link unsubscribeFrom}).
    * Delivering a change costs the same however many other decisions are awaited.
    */
-  subscribeTo(decisionId: string, listener: ChangeListener): () => void {
-    let listeners = this.#byDecision.get(decisionId);
-    if (!listeners) this.#byDecision.set(decisionId, (listeners = new Set()));
-    listeners.add(listener);
-    return () => {
-      listeners.delete(listener);
-      if (listeners.size === 0 && this.#byDecision.get(decisionId) === listeners) this.#byDecision.delete(decisionId);
-    };
+  subscribeTo(decisionId: string, sink: ChangeSink): void {
+    let sinks = this.#byDecision.get(decisionId);
+    if (!sinks) this.#byDecision.set(decisionId, (sinks = new Set()));
+    sinks.add(sink);
+  }
+
+  /** Removes a subscriber added with {@link subscribeTo}. */
+  unsubscribeFrom(decisionId: string, sink: ChangeSink): void {
+    const sinks = this.#byDecision.get(decisionId);
+    if (sinks?.delete(sink) && sinks.size === 0) this.#byDecision.delete(decisionId);
   }
 
   /** Reads and delivers what changed now (after a local commit, without waiting for NOTIFY). */
@@ -168,21 +182,20 @@ export class DecisionChangeFeed {
         const revision = BigInt(row.revision);
         const change = { revision, row, answers: answersOf(row.id) };
         this.#lastRevision = revision;
-        this.#notify(this.#listeners, change);
-        const ofDecision = this.#byDecision.get(row.id);
-        if (ofDecision) this.#notify(ofDecision, change);
+        for (const listener of this.#listeners) this.#deliver(listener, change);
+        const sinks = this.#byDecision.get(row.id);
+        if (sinks) for (const sink of sinks) this.#deliver(sink, change);
       }
       if (rows.length < PAGE) return;
     }
   }
 
-  #notify(listeners: Set<ChangeListener>, change: DecisionChange): void {
-    for (const listener of listeners) {
-      try {
-        listener(change);
-      } catch (error) {
-        this.#logger.error({ err: error }, "decision change subscriber failed");
-      }
+  #deliver(subscriber: ChangeListener | ChangeSink, change: DecisionChange): void {
+    try {
+      if (typeof subscriber === "function") subscriber(change);
+      else subscriber.push(change);
+    } catch (error) {
+      this.#logger.error({ err: error }, "decision change subscriber failed");
     }
   }
 }

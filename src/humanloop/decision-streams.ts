@@ -1,7 +1,8 @@
 /**
  * The two server streams of the human loop, as async generators of Decision states:
  *
- * - follow (AwaitDecision): the decision's current state, then each change, until a final state.
+ * - follow (AwaitDecision): the decision's current state, then each change, until a final state
+ *   (decision-follower.ts).
  * - watch (WatchDecisions): every matching decision changed after a revision (or the pending
  *   ones), then live changes, in strictly increasing revision order.
  *
@@ -12,6 +13,8 @@
 import { DecisionStatus, type Decision } from "../../gen/coordinator/v1/decision_pb.js";
 import type { ChangeListener, DecisionChange, DecisionChangeFeed } from "./change-feed.js";
 import { ChangeQueue } from "./change-queue.js";
+import { DecisionFollower } from "./decision-follower.js";
+import { checkId } from "./decision-guards.js";
 import { decisionsChangedAfter, listAnswers, pendingDecisions, type DecisionRow } from "./decision-queries.js";
 import { answersByDecision, toDecision } from "./decision-mapping.js";
 import type { DecisionStore } from "./decision-store.js";
@@ -52,23 +55,13 @@ export class DecisionStreams {
     for (const queue of this.#open) queue.close("closed");
   }
 
-  /** AwaitDecision. @throws InvalidFieldError, DecisionError not_found / unavailable / resource_exhausted. */
-  async *follow(id: string, signal: AbortSignal): AsyncGenerator<Decision> {
-    const feed = this.#feed;
-    yield* this.#subscribed(signal, (listener) => feed.subscribeTo(id, listener), async function* (store, queue, next) {
-      const current = await store.get(id);
-      yield current;
-      if (isFinal(current.status)) return;
-      let sent = current.revision;
-      for (;;) {
-        const change = await next();
-        if (change.revision <= sent) continue;
-        sent = change.revision;
-        const decision = toDecision(change.row, change.answers);
-        yield decision;
-        if (isFinal(decision.status)) return;
-      }
-    });
+  /**
+   * AwaitDecision: the decision's current state, then each change, until a final state. The
+   * first next() throws InvalidFieldError or DecisionError not_found for a bad or unknown id.
+   */
+  follow(id: string): DecisionFollower {
+    checkId(id);
+    return new DecisionFollower(id, this.#store, this.#feed, this.#open, this.#options.maxLag);
   }
 
   /** WatchDecisions. @throws InvalidFieldError "after_revision", DecisionError unavailable / resource_exhausted. */

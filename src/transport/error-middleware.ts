@@ -80,10 +80,10 @@ export function errorMiddleware(logger: Logger, gate?: CallGate) {
         throw error;
       }
       const status = toServerError(error, context);
-      if (!(error instanceof ServerError) && !(error instanceof IngestError) && !(error instanceof DecisionError)) {
+      if (!isExpectedError(error)) {
         logger.error({ ...callFields(call, context, started), err: error }, "unexpected error in handler");
       }
-      const level = SERVER_FAULTS.has(status.code) ? "warn" : "info";
+      const level = isServerFault(status.code) ? "warn" : "info";
       logger[level]({ ...callFields(call, context, started), code: Status[status.code], details: status.details }, "call failed");
       throw status;
     }
@@ -100,12 +100,28 @@ function callFields(call: { method: { path: string } }, context: CallContext, st
 }
 
 function toServerError(error: unknown, context: CallContext): ServerError {
+  // Standard gRPC retry hint: how long the client should wait before retrying.
+  if (error instanceof IngestError && error.retryAfterMs !== undefined) context.trailer.set("grpc-retry-pushback-ms", String(error.retryAfterMs));
+  return statusOf(error);
+}
+
+/**
+ * The status a thrown error is answered with: a ServerError's own, a domain error's mapped one,
+ * INTERNAL (without internals) for anything else.
+ */
+export function statusOf(error: unknown): ServerError {
   if (error instanceof ServerError) return error;
-  if (error instanceof IngestError) {
-    // Standard gRPC retry hint: how long the client should wait before retrying.
-    if (error.retryAfterMs !== undefined) context.trailer.set("grpc-retry-pushback-ms", String(error.retryAfterMs));
-    return new ServerError(INGEST_STATUS[error.code], error.message);
-  }
+  if (error instanceof IngestError) return new ServerError(INGEST_STATUS[error.code], error.message);
   if (error instanceof DecisionError) return new ServerError(DECISION_STATUS[error.code], error.message);
   return new ServerError(Status.INTERNAL, "internal error; the coordinator logged the details");
+}
+
+/** True for the errors whose status a handler chose (not bugs). */
+export function isExpectedError(error: unknown): boolean {
+  return error instanceof ServerError || error instanceof IngestError || error instanceof DecisionError;
+}
+
+/** Whether a status means the server, not the caller, has a problem (logged as a warning). */
+export function isServerFault(code: Status): boolean {
+  return SERVER_FAULTS.has(code);
 }

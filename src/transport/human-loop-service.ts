@@ -3,14 +3,14 @@
  * (never one from the request body); DecisionErrors become statuses in the error middleware.
  * Methods not built yet answer UNIMPLEMENTED naming what is missing.
  */
-import type { CallContext } from "nice-grpc-common";
+import { ServerError, Status, type CallContext } from "nice-grpc-common";
 import type {
   CancelDecisionRequest,
   CreateDecisionRequest,
   ExtendDeadlineRequest,
   RespondRequest,
 } from "../../gen/coordinator/v1/decision_commands_pb.js";
-import type { AwaitDecisionRequest, GetDecisionRequest, ListDecisionsRequest, WatchDecisionsRequest } from "../../gen/coordinator/v1/decision_queries_pb.js";
+import type { GetDecisionRequest, ListDecisionsRequest, WatchDecisionsRequest } from "../../gen/coordinator/v1/decision_queries_pb.js";
 import type { GetDecisionStatisticsRequest } from "../../gen/coordinator/v1/decision_statistics_pb.js";
 import { listDecisions } from "../humanloop/decision-list.js";
 import { decisionStatistics } from "../humanloop/decision-statistics.js";
@@ -65,8 +65,9 @@ export function humanLoopService(humanLoop: HumanLoop) {
       return { decision: await store.extend(request, principal) };
     },
 
-    async *awaitDecision(request: AwaitDecisionRequest, context: Context) {
-      for await (const decision of streams.follow(request.decisionId, context.signal)) yield { decision };
+    // Never called: AwaitDecision is answered by await-interceptor.ts before it reaches nice-grpc.
+    async *awaitDecision(): AsyncGenerator<never> {
+      throw new ServerError(Status.INTERNAL, "AwaitDecision is served by the await interceptor; this handler should not run");
     },
 
     async *watchDecisions(request: WatchDecisionsRequest, context: Context) {

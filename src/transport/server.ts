@@ -4,12 +4,15 @@
 import { readFileSync } from "node:fs";
 import { ServerCredentials } from "@grpc/grpc-js";
 import { createServer, type Server } from "nice-grpc";
+import type { ChannelOptions } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { HumanLoopService } from "../../gen/coordinator/v1/human_loop_service_pb.js";
 import { InteractionService } from "../../gen/coordinator/v1/interaction_service_pb.js";
 import type { Authenticator } from "../auth/authenticator.js";
+import type { DecisionStreams } from "../humanloop/decision-streams.js";
 import { authGate } from "./auth-middleware.js";
+import { awaitDecisionInterceptor } from "./await-interceptor.js";
 import { toNiceDefinition } from "./definition.js";
 import { errorMiddleware } from "./error-middleware.js";
 import { healthService, type HealthState } from "./health.js";
@@ -35,6 +38,8 @@ export interface GrpcServerOptions {
   interactions: object;
   /** The HumanLoopService implementation (see human-loop-service.ts). */
   humanLoop: object;
+  /** What AwaitDecision follows (served by await-interceptor.ts). */
+  decisionStreams: DecisionStreams;
   /** Connections older than this stop taking new calls (GOAWAY); see below. */
   maxConnectionAgeMs: number;
   /** How long a GOAWAY'd connection's streams may go on before they are cut. */
@@ -69,7 +74,9 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     // Channelz (grpc-js's call statistics) is read only through the channelz service, which this
     // server does not serve; enabled, it keeps a tracker with four closures for every open call.
     "grpc.enable_channelz": 0,
-  });
+    // AwaitDecision is answered at the grpc-js level, for its memory per waiting call (see there).
+    interceptors: [awaitDecisionInterceptor({ authenticator: options.authenticator, logger: options.logger, streams: options.decisionStreams })],
+  } as ChannelOptions);
 
   // One middleware per call (error-middleware.ts), each group of services with its gate.
   // Authentication first, so an anonymous caller learns nothing about its request's contents:
