@@ -37,6 +37,8 @@ export interface ChangeFeedOptions {
 }
 
 const CHANNEL = "mcpc_decision_changes";
+/** Appended to the LISTEN connection's application_name. */
+export const FEED_SUFFIX = " decision-feed";
 const PAGE = 500;
 
 /** See the module comment. */
@@ -103,11 +105,6 @@ export class DecisionChangeFeed {
     if (sinks?.delete(sink) && sinks.size === 0) this.#byDecision.delete(decisionId);
   }
 
-  /** Reads and delivers what changed now (after a local commit, without waiting for NOTIFY). */
-  poke(): void {
-    this.#read();
-  }
-
   /** Stops listening and polling. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -115,10 +112,8 @@ export class DecisionChangeFeed {
     clearTimeout(this.#reconnect);
     const client = this.#client;
     this.#client = undefined;
-    if (client) {
-      await client.query(`UNLISTEN ${CHANNEL}`).catch(() => undefined);
-      client.release();
-    }
+    // Closed rather than returned to the pool: it carries the listener's name and LISTEN state.
+    client?.release(true);
     await this.#reading;
   }
 
@@ -128,6 +123,8 @@ export class DecisionChangeFeed {
       client.on("notification", () => this.#read());
       client.on("error", (err) => this.#dropped(client, err));
       client.on("end", () => this.#dropped(client, new Error("connection ended")));
+      // Named for pg_stat_activity: "<pool's name> decision-feed" is this process's listener.
+      await client.query(`SELECT set_config('application_name', left(current_setting('application_name'), 40) || '${FEED_SUFFIX}', false)`);
       await client.query(`LISTEN ${CHANNEL}`);
     } catch (error) {
       client.release(error as Error);
@@ -146,10 +143,13 @@ export class DecisionChangeFeed {
     this.#logger.warn({ err: error }, "LISTEN connection lost; reconnecting");
     const retry = () => {
       if (this.#closed) return;
-      this.#listen().catch((err: unknown) => {
-        this.#logger.warn({ err }, "could not LISTEN again; retrying");
-        this.#reconnect = setTimeout(retry, this.#options.reconnectDelayMs);
-      });
+      this.#listen().then(
+        () => this.#logger.info("LISTEN connection restored; catching up"),
+        (err: unknown) => {
+          this.#logger.warn({ err }, "could not LISTEN again; retrying");
+          this.#reconnect = setTimeout(retry, this.#options.reconnectDelayMs);
+        },
+      );
     };
     this.#reconnect = setTimeout(retry, this.#options.reconnectDelayMs);
   }
@@ -174,10 +174,13 @@ export class DecisionChangeFeed {
   }
 
   async #deliverPages(): Promise<void> {
+    // On the LISTEN connection while there is one: it is idle between notifications, and the
+    // pool may be full of writers queued on the decision lock, which would delay every delivery.
+    const db = this.#client ?? this.#pool;
     for (;;) {
-      const rows = await decisionsChangedAfter(this.#pool, this.#lastRevision, PAGE);
+      const rows = await decisionsChangedAfter(db, this.#lastRevision, PAGE);
       if (rows.length === 0) return;
-      const answersOf = answersByDecision(await listAnswers(this.#pool, rows.map((r) => r.id)));
+      const answersOf = answersByDecision(await listAnswers(db, rows.map((r) => r.id)));
       for (const row of rows) {
         const revision = BigInt(row.revision);
         const change = { revision, row, answers: answersOf(row.id) };

@@ -74,7 +74,8 @@ async function otherCoordinatorConnections(server: SharedServer): Promise<number
     // Why: our pools tag their connections; any left belong to other processes, because the
     // caller closed its own pools first.
     const { rows } = await client.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1",
+      // (A process's decision-feed listener is named "mcp-coordinator decision-feed".)
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 OR application_name LIKE $1 || ' %'",
       [APPLICATION_NAME],
     );
     return rows[0]?.n ?? 0;

@@ -170,7 +170,7 @@ describe("human-loop replica drills", function () {
 
     const killedAt = performance.now();
     const { rows: killed } = await database.pool.query<{ pid: number; terminated: boolean }>(
-      "SELECT pid, pg_terminate_backend(pid) AS terminated FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%' AND application_name = $1",
+      "SELECT pid, pg_terminate_backend(pid) AS terminated FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1 || ' decision-feed'",
       [applicationName("b")],
     );
     expect(killed).to.deep.equal([{ pid: listenerB.pid, terminated: true }]);
@@ -194,11 +194,12 @@ describe("human-loop replica drills", function () {
     );
     expect(relisten.now.find((l) => l.applicationName === applicationName("a"))?.pid, "A's listener untouched").to.equal(listenerA.pid);
 
-    // The changes really fell in the gap: made before B ran LISTEN again (query_start: the new
-    // listener may be a pooled connection that existed before).
+    // The changes really fell in the gap: made before B listened again (B logs that moment; the
+    // test, B and PostgreSQL share this machine's clock).
+    const restored = await b.waitForLog((r) => r.msg === "LISTEN connection restored; catching up", 10_000);
     const { rows: inGap } = await database.pool.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM decisions d, pg_stat_activity s WHERE s.pid = $1 AND d.id = ANY($2::uuid[]) AND d.updated_at < s.query_start",
-      [relisten.pid, [...gap, sentinel.id]],
+      "SELECT count(*)::int AS n FROM decisions d WHERE d.id = ANY($1::uuid[]) AND d.updated_at < $2::timestamptz",
+      [[...gap, sentinel.id], restored.time as string],
     );
     expect(inGap[0]!.n, "changes made while B had no LISTEN connection").to.be.at.least(1);
 

@@ -46,9 +46,10 @@ export interface ListenBackend {
  */
 export async function listenBackends(pool: Pool): Promise<ListenBackend[]> {
   const { rows } = await pool.query<{ pid: number; application_name: string }>(
-    "SELECT pid, application_name FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%' ORDER BY application_name, pid",
+    // The feed names its connection "<pool's application_name> decision-feed".
+    "SELECT pid, application_name FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE '% decision-feed' ORDER BY application_name, pid",
   );
-  return rows.map((r) => ({ pid: r.pid, applicationName: r.application_name }));
+  return rows.map((r) => ({ pid: r.pid, applicationName: r.application_name.replace(/ decision-feed$/, "") }));
 }
 
 /** One audit row, reduced to what the drills compare. */
