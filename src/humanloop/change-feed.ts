@@ -174,9 +174,11 @@ export class DecisionChangeFeed {
   }
 
   async #deliverPages(): Promise<void> {
-    // On the LISTEN connection while there is one: it is idle between notifications, and the
-    // pool may be full of writers queued on the decision lock, which would delay every delivery.
-    const db = this.#client ?? this.#pool;
+    // A pool connection when one is idle: the one just released is usually the backend that
+    // committed the change, still hot, which answers fastest. When the pool is busy (writers
+    // queued on the decision lock) waiting for it would delay every delivery, so the LISTEN
+    // connection, idle between notifications, reads instead.
+    const db = this.#client && this.#pool.idleCount === 0 ? this.#client : this.#pool;
     for (;;) {
       const rows = await decisionsChangedAfter(db, this.#lastRevision, PAGE);
       if (rows.length === 0) return;
