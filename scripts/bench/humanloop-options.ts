@@ -1,11 +1,12 @@
 /**
  * Command-line flags of `npm run bench:humanloop`.
  */
+import { parseBenchFlags, seconds, wholeNumber, type CommonBenchOptions } from "./flags.js";
 
 export const HUMANLOOP_SECTIONS = ["latency", "memory"] as const;
 export type HumanLoopSection = (typeof HUMANLOOP_SECTIONS)[number];
 
-export interface HumanLoopBenchOptions {
+export interface HumanLoopBenchOptions extends CommonBenchOptions<HumanLoopSection> {
   /** Measured decisions per path (same replica, across replicas). */
   samples: number;
   /** Unrecorded decisions per path first. */
@@ -19,13 +20,6 @@ export interface HumanLoopBenchOptions {
   respondConcurrency: number;
   /** How long the awaiters are held open before the memory is read (ms). */
   holdMs: number;
-  sections: Set<HumanLoopSection>;
-  /** Longest the whole run waits for other programs to go quiet before measuring (ms). */
-  quietWaitMs: number;
-  /** Node's --cpu-prof on the coordinator children, profiles written here. */
-  cpuProfDir: string | undefined;
-  /** Memory section: heap snapshot of the awaiters' coordinator with every stream open. */
-  heapSnapshot: string | undefined;
 }
 
 export const HUMANLOOP_USAGE = `usage: npm run bench:humanloop -- [flags]
@@ -59,75 +53,40 @@ export function parseHumanLoopOptions(argv: string[]): HumanLoopBenchOptions {
     cpuProfDir: undefined,
     heapSnapshot: undefined,
   };
-  const count = (raw: string | undefined, flag: string, min = 1) => {
-    const value = Number(raw);
-    if (!raw || !Number.isInteger(value) || value < min) throw new Error(`${flag} needs a whole number of at least ${min}`);
-    return value;
-  };
-  const seconds = (raw: string | undefined, flag: string) => {
-    const value = Number(raw);
-    if (!raw || !Number.isFinite(value) || value < 0) throw new Error(`${flag} needs a number of seconds (0 or more)`);
-    return Math.round(value * 1000);
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    const [name, inline] = flag.includes("=") ? [flag.slice(0, flag.indexOf("=")), flag.slice(flag.indexOf("=") + 1)] : [flag, undefined];
-    const value = () => inline ?? argv[++i];
-    switch (name) {
-      case "--quick":
-        options.samples = 500;
-        options.awaiters = 2_000;
-        break;
-      case "--samples":
-        options.samples = count(value(), name);
-        break;
-      case "--warmup-samples":
-        options.warmupSamples = count(value(), name, 0);
-        break;
-      case "--awaiters":
-        options.awaiters = count(value(), name);
-        break;
-      case "--streams-per-connection":
-        options.streamsPerConnection = count(value(), name);
-        break;
-      case "--create-concurrency":
-        options.createConcurrency = count(value(), name);
-        break;
-      case "--respond-concurrency":
-        options.respondConcurrency = count(value(), name);
-        break;
-      case "--hold":
-        options.holdMs = seconds(value(), name);
-        break;
-      case "--only": {
-        const wanted = (value() ?? "").split(",");
-        for (const section of wanted) {
-          if (!(HUMANLOOP_SECTIONS as readonly string[]).includes(section)) {
-            throw new Error(`--only: unknown section "${section}" (${HUMANLOOP_SECTIONS.join(", ")})`);
-          }
-        }
-        options.sections = new Set(wanted as HumanLoopSection[]);
-        break;
+  parseBenchFlags(argv, options, {
+    usage: HUMANLOOP_USAGE,
+    sections: HUMANLOOP_SECTIONS,
+    own(name, value) {
+      switch (name) {
+        case "--quick":
+          options.samples = 500;
+          options.awaiters = 2_000;
+          return true;
+        case "--samples":
+          options.samples = wholeNumber(value(), name);
+          return true;
+        case "--warmup-samples":
+          options.warmupSamples = wholeNumber(value(), name, 0);
+          return true;
+        case "--awaiters":
+          options.awaiters = wholeNumber(value(), name);
+          return true;
+        case "--streams-per-connection":
+          options.streamsPerConnection = wholeNumber(value(), name);
+          return true;
+        case "--create-concurrency":
+          options.createConcurrency = wholeNumber(value(), name);
+          return true;
+        case "--respond-concurrency":
+          options.respondConcurrency = wholeNumber(value(), name);
+          return true;
+        case "--hold":
+          options.holdMs = seconds(value(), name, true);
+          return true;
+        default:
+          return false;
       }
-      case "--quiet-wait":
-        options.quietWaitMs = seconds(value(), name);
-        break;
-      case "--cpu-prof":
-        options.cpuProfDir = value();
-        if (!options.cpuProfDir) throw new Error("--cpu-prof needs a directory");
-        break;
-      case "--heap-snapshot":
-        options.heapSnapshot = value();
-        if (!options.heapSnapshot) throw new Error("--heap-snapshot needs a file name");
-        break;
-      case "--help":
-      case "-h":
-        console.log(HUMANLOOP_USAGE);
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown flag ${flag}\n${HUMANLOOP_USAGE}`);
-    }
-  }
+    },
+  });
   return options;
 }

@@ -30,6 +30,7 @@ import { parseHumanLoopOptions } from "./humanloop-options.js";
 import { humanLoopReport, type FanoutFigures, type LatencyFigures, type MemoryFigures } from "./humanloop-report.js";
 import { Child, cpuMs, machineBusyMs, residentBytes, treeCpuMs } from "./proc.js";
 import { quietWaiter } from "./quiet.js";
+import { cleanUpOnSignals, runBenchmark, stopBenchProcesses } from "./teardown.js";
 import { int, mib, ms } from "./report.js";
 
 const startedAt = performance.now();
@@ -49,19 +50,12 @@ interface Server {
   address: string;
 }
 
-/** Cleans up on Ctrl-C: children stop on IPC disconnect; the embedded PostgreSQL is ours to stop. */
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: stopping children and PostgreSQL...`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
+cleanUpOnSignals(cleanup);
 
 async function cleanup(): Promise<void> {
-  await Promise.all([...children].map((child) => child.stop(5_000).catch(() => undefined)));
   const open = database;
   database = undefined;
-  await open?.close().catch((error: unknown) => console.error("could not stop PostgreSQL:", error));
+  await stopBenchProcesses(children, open);
 }
 
 async function main(): Promise<void> {
@@ -336,14 +330,4 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-main().then(
-  async () => {
-    await cleanup();
-    process.exit(0);
-  },
-  async (error: unknown) => {
-    console.error("bench:humanloop failed:", error);
-    await cleanup();
-    process.exit(1);
-  },
-);
+runBenchmark("bench:humanloop", main, cleanup);

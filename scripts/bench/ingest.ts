@@ -27,6 +27,7 @@ import type { LoadResult } from "./measure.js";
 import { parseOptions, windowFor } from "./options.js";
 import { Child, cpuMs, machineBusyMs, residentBytes, treeCpuMs } from "./proc.js";
 import { quietWaiter } from "./quiet.js";
+import { cleanUpOnSignals, runBenchmark, stopBenchProcesses } from "./teardown.js";
 import { int, mib, ms, percent } from "./report.js";
 import { report, type Run, type Variant } from "./results.js";
 
@@ -42,19 +43,12 @@ let serverCounter = 0;
 /** Waits for a quiet machine, within one time budget for the whole run. */
 const quiet = quietWaiter(options.quietWaitMs);
 
-/** Cleans up on Ctrl-C: children stop on IPC disconnect; the embedded PostgreSQL is ours to stop. */
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: stopping children and PostgreSQL...`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
+cleanUpOnSignals(cleanup);
 
 async function cleanup(): Promise<void> {
-  await Promise.all([...children].map((child) => child.stop(5_000).catch(() => undefined)));
   const open = database;
   database = undefined;
-  await open?.close().catch((error: unknown) => console.error("could not stop PostgreSQL:", error));
+  await stopBenchProcesses(children, open);
 }
 
 async function main(): Promise<void> {
@@ -387,14 +381,4 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-main().then(
-  async () => {
-    await cleanup();
-    process.exit(0);
-  },
-  async (error: unknown) => {
-    console.error("bench:ingest failed:", error);
-    await cleanup();
-    process.exit(1);
-  },
-);
+runBenchmark("bench:ingest", main, cleanup);

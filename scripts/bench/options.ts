@@ -3,11 +3,12 @@
  */
 import { loadConfig } from "../../src/config/load.js";
 import type { WriterOptions } from "../../src/interactions/writer.js";
+import { parseBenchFlags, seconds, wholeNumber, type CommonBenchOptions } from "./flags.js";
 
 export const SECTIONS = ["durable", "echo", "direct", "fixed", "writer", "idle"] as const;
 export type Section = (typeof SECTIONS)[number];
 
-export interface BenchOptions {
+export interface BenchOptions extends CommonBenchOptions<Section> {
   warmupMs: number;
   durationMs: number;
   /** Shorter windows for the writer-settings comparison. */
@@ -26,13 +27,6 @@ export interface BenchOptions {
   streamsPerChannel: number;
   mcpKeys: number;
   poolSize: number;
-  sections: Set<Section>;
-  /** Idle section: write a heap snapshot of the server (all streams open) to this file. */
-  heapSnapshot: string | undefined;
-  /** Longest the whole run waits for other programs to go quiet before measuring (ms). */
-  quietWaitMs: number;
-  /** Node's --cpu-prof on the durable server children, profiles written here. */
-  cpuProfDir: string | undefined;
   /** Writer settings compared at 100 streams (the first is the default). */
   variants: { name: string; writer: WriterOptions }[];
 }
@@ -84,82 +78,48 @@ export function parseOptions(argv: string[]): BenchOptions {
       { name: "concurrency 4", writer: { concurrency: 4 } },
     ],
   };
-  const seconds = (raw: string | undefined, flag: string) => {
-    const value = Number(raw);
-    if (!raw || !Number.isFinite(value) || value <= 0) throw new Error(`${flag} needs a positive number of seconds`);
-    return Math.round(value * 1000);
-  };
-  const count = (raw: string | undefined, flag: string) => {
-    const value = Number(raw);
-    if (!raw || !Number.isInteger(value) || value <= 0) throw new Error(`${flag} needs a positive whole number`);
-    return value;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    const [name, inline] = flag.includes("=") ? [flag.slice(0, flag.indexOf("=")), flag.slice(flag.indexOf("=") + 1)] : [flag, undefined];
-    const value = () => inline ?? argv[++i];
-    switch (name) {
-      case "--quick":
-        options.warmupMs = 1_000;
-        options.durationMs = 3_000;
-        options.variantWarmupMs = 1_000;
-        options.variantDurationMs = 2_000;
-        options.variantRounds = 1;
-        options.idleStreams = 2_000;
-        break;
-      case "--warmup":
-        options.warmupMs = seconds(value(), name);
-        break;
-      case "--duration":
-        options.durationMs = seconds(value(), name);
-        break;
-      case "--variant-duration":
-        options.variantDurationMs = seconds(value(), name);
-        break;
-      case "--variant-rounds":
-        options.variantRounds = count(value(), name);
-        break;
-      case "--streams":
-        options.streamCounts = (value() ?? "").split(",").map((s) => count(s, name));
-        break;
-      case "--inflight":
-        options.inflight = count(value(), name);
-        break;
-      case "--rate":
-        options.fixedRate = count(value(), name);
-        break;
-      case "--idle-streams":
-        options.idleStreams = count(value(), name);
-        break;
-      case "--only": {
-        const wanted = (value() ?? "").split(",");
-        for (const section of wanted) {
-          if (!(SECTIONS as readonly string[]).includes(section)) throw new Error(`--only: unknown section "${section}" (${SECTIONS.join(", ")})`);
-        }
-        options.sections = new Set(wanted as Section[]);
-        break;
+  parseBenchFlags(argv, options, {
+    usage: USAGE,
+    sections: SECTIONS,
+    own(name, value) {
+      switch (name) {
+        case "--quick":
+          options.warmupMs = 1_000;
+          options.durationMs = 3_000;
+          options.variantWarmupMs = 1_000;
+          options.variantDurationMs = 2_000;
+          options.variantRounds = 1;
+          options.idleStreams = 2_000;
+          return true;
+        case "--warmup":
+          options.warmupMs = seconds(value(), name);
+          return true;
+        case "--duration":
+          options.durationMs = seconds(value(), name);
+          return true;
+        case "--variant-duration":
+          options.variantDurationMs = seconds(value(), name);
+          return true;
+        case "--variant-rounds":
+          options.variantRounds = wholeNumber(value(), name);
+          return true;
+        case "--streams":
+          options.streamCounts = (value() ?? "").split(",").map((s) => wholeNumber(s, name));
+          return true;
+        case "--inflight":
+          options.inflight = wholeNumber(value(), name);
+          return true;
+        case "--rate":
+          options.fixedRate = wholeNumber(value(), name);
+          return true;
+        case "--idle-streams":
+          options.idleStreams = wholeNumber(value(), name);
+          return true;
+        default:
+          return false;
       }
-      case "--quiet-wait":
-        options.quietWaitMs = Math.round(Number(value()) * 1000);
-        if (!Number.isFinite(options.quietWaitMs) || options.quietWaitMs < 0) throw new Error("--quiet-wait needs seconds (0: never wait)");
-        break;
-      case "--heap-snapshot":
-        options.heapSnapshot = value();
-        if (!options.heapSnapshot) throw new Error("--heap-snapshot needs a file name");
-        break;
-      case "--cpu-prof":
-        options.cpuProfDir = value();
-        if (!options.cpuProfDir) throw new Error("--cpu-prof needs a directory");
-        break;
-      case "--help":
-      case "-h":
-        console.log(USAGE);
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown flag ${flag}\n${USAGE}`);
-    }
-  }
+    },
+  });
   return options;
 }
 
