@@ -22,6 +22,7 @@ import { Registry } from "./registry/registry.js";
 import { interactionService } from "./transport/interaction-service.js";
 import { registryHandlers } from "./transport/registry-handlers.js";
 import { humanLoopService } from "./transport/human-loop-service.js";
+import { interactionReadHandlers } from "./transport/interaction-reads.js";
 import { HumanLoop } from "./humanloop/human-loop.js";
 import type { CallbackWorkerOptions } from "./humanloop/callback-worker.js";
 import { DEFAULT_DECISION_LIMITS, type DecisionLimits } from "./humanloop/limits.js";
@@ -135,7 +136,7 @@ export async function startCoordinator(config: Config, options: StartOptions): P
       authenticator,
       health,
       lifecycle,
-      interactions: interactionService(ingest, authenticator, registryHandlers(registry, ingest.limits)),
+      interactions: interactionService(ingest, authenticator, { ...registryHandlers(registry, ingest.limits), ...interactionReadHandlers(database.pool) }),
       humanLoop: humanLoopService(humanLoop),
       decisionStreams: humanLoop.streams,
       maxConnectionAgeMs: config.maxStreamAgeMs,

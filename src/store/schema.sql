@@ -4,6 +4,20 @@
 CREATE SEQUENCE decision_audit_id_seq AS bigint START 1 INCREMENT 1;
 CREATE SEQUENCE decision_revision_seq AS bigint START 1 INCREMENT 1;
 
+CREATE TABLE access_audit (
+  id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
+  at timestamp with time zone NOT NULL DEFAULT now(),
+  principal text NOT NULL,
+  role text NOT NULL,
+  method text NOT NULL,
+  request jsonb NOT NULL,
+  decrypted boolean NOT NULL DEFAULT false
+);
+ALTER TABLE access_audit ADD CONSTRAINT access_audit_pkey PRIMARY KEY (id);
+CREATE INDEX access_audit_at_idx ON public.access_audit USING btree (at DESC, id DESC);
+CREATE INDEX access_audit_principal_idx ON public.access_audit USING btree (principal, at DESC, id DESC);
+CREATE TRIGGER access_audit_append_only BEFORE DELETE OR UPDATE ON access_audit FOR EACH ROW EXECUTE FUNCTION access_audit_append_only();
+
 CREATE TABLE api_keys (
   id text NOT NULL,
   secret_sha256 bytea NOT NULL,
@@ -191,6 +205,9 @@ END) STORED NOT NULL,
   processing_ms double precision GENERATED ALWAYS AS (COALESCE(reported_processing_ms, ((EXTRACT(epoch FROM (ended_at - started_at)) * (1000)::numeric))::double precision)) STORED
 );
 ALTER TABLE interactions ADD CONSTRAINT interactions_pkey PRIMARY KEY (mcp_id, interaction_id);
+CREATE INDEX interactions_first_seen_idx ON public.interactions USING btree (first_seen_at DESC, mcp_id DESC, interaction_id DESC);
+CREATE INDEX interactions_interaction_id_idx ON public.interactions USING btree (interaction_id);
+CREATE INDEX interactions_mcp_first_seen_idx ON public.interactions USING btree (mcp_id, first_seen_at DESC, interaction_id DESC);
 
 CREATE TABLE mcp_connections (
   stream_id text NOT NULL,
@@ -234,6 +251,15 @@ CREATE TABLE schema_migrations (
   applied_at timestamp with time zone NOT NULL DEFAULT now()
 );
 ALTER TABLE schema_migrations ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+CREATE OR REPLACE FUNCTION public.access_audit_append_only()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+  RAISE EXCEPTION 'access_audit is append-only (% refused)', TG_OP USING ERRCODE = 'insufficient_privilege';
+END;
+$function$;
 
 CREATE OR REPLACE FUNCTION public.decision_audit_append_only()
  RETURNS trigger

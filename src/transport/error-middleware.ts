@@ -5,7 +5,7 @@
  * the same way.
  *
  * - ServerError: passed through (handlers choose their status and message).
- * - IngestError and DecisionError (the domains' errors): mapped to their status here, the one
+ * - IngestError, DecisionError and QueryError (the domains' errors): mapped to their status here, the one
  *   place that knows both sides; IngestError with a grpc-retry-pushback-ms trailer when the domain
  *   gave a retry hint.
  * - Anything else is a bug: logged with its stack, answered INTERNAL without internals, and the
@@ -19,6 +19,7 @@ import { isAbortError } from "abort-controller-x";
 import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from "nice-grpc-common";
 import type { Logger } from "pino";
 import { DecisionError, type DecisionErrorCode } from "../humanloop/errors.js";
+import { QueryError, type QueryErrorCode } from "../interactions/read/query-error.js";
 import { IngestError, type IngestErrorCode } from "../interactions/stream-end.js";
 
 /** Codes that mean the server, not the caller, has a problem. */
@@ -42,6 +43,12 @@ const DECISION_STATUS: Record<DecisionErrorCode, Status> = {
   already_exists: Status.ALREADY_EXISTS,
   resource_exhausted: Status.RESOURCE_EXHAUSTED,
   unavailable: Status.UNAVAILABLE,
+};
+
+const QUERY_STATUS: Record<QueryErrorCode, Status> = {
+  invalid_argument: Status.INVALID_ARGUMENT,
+  not_found: Status.NOT_FOUND,
+  failed_precondition: Status.FAILED_PRECONDITION,
 };
 
 /** What a gate lets through to the handler: the request (checked, or wrapped) and the context. */
@@ -113,12 +120,13 @@ export function statusOf(error: unknown): ServerError {
   if (error instanceof ServerError) return error;
   if (error instanceof IngestError) return new ServerError(INGEST_STATUS[error.code], error.message);
   if (error instanceof DecisionError) return new ServerError(DECISION_STATUS[error.code], error.message);
+  if (error instanceof QueryError) return new ServerError(QUERY_STATUS[error.code], error.message);
   return new ServerError(Status.INTERNAL, "internal error; the coordinator logged the details");
 }
 
 /** True for the errors whose status a handler chose (not bugs). */
 export function isExpectedError(error: unknown): boolean {
-  return error instanceof ServerError || error instanceof IngestError || error instanceof DecisionError;
+  return error instanceof ServerError || error instanceof IngestError || error instanceof DecisionError || error instanceof QueryError;
 }
 
 /** Whether a status means the server, not the caller, has a problem (logged as a warning). */
