@@ -27,12 +27,16 @@ import { HumanLoop } from "./humanloop/human-loop.js";
 import type { CallbackWorkerOptions } from "./humanloop/callback-worker.js";
 import { DEFAULT_DECISION_LIMITS, type DecisionLimits } from "./humanloop/limits.js";
 import { MAX_RECEIVE_MESSAGE_BYTES } from "./transport/server.js";
+import { CoordinatorMetrics } from "./metrics/registry.js";
+import { startMetricsServer, type MetricsServer } from "./metrics/http-server.js";
 import { VERSION } from "./version.js";
 
 /** A running coordinator. */
 export interface Coordinator {
   /** The bound gRPC port (the configured one, or the one picked for port 0). */
   port: number;
+  /** The bound port of the Prometheus metrics server; undefined when --metrics-listen is unset. */
+  metricsPort: number | undefined;
   pool: Pool;
   health: HealthState;
   /** The ingest side (counters, writer) and the registry, for tests and GetStats. */
@@ -94,6 +98,8 @@ export async function startCoordinator(config: Config, options: StartOptions): P
     version: VERSION,
     ...(options.registryFlushIntervalMs ? { flushIntervalMs: options.registryFlushIntervalMs } : {}),
   });
+  // Only built when asked for: without a metrics server nothing is measured.
+  const metrics = config.metricsListen ? new CoordinatorMetrics() : undefined;
   const ingest = new Ingest({
     pool: database.pool,
     logger,
@@ -105,6 +111,7 @@ export async function startCoordinator(config: Config, options: StartOptions): P
       maxBatch: config.writerMaxBatch,
       maxDelayMs: config.writerMaxDelayMs,
       retryForMs: config.unavailableAfterMs,
+      ...(metrics ? { onCommit: metrics.observeCommit } : {}),
       ...options.writer,
     },
     maxStreamAgeMs: config.maxStreamAgeMs,
@@ -127,8 +134,12 @@ export async function startCoordinator(config: Config, options: StartOptions): P
     callbacks: { ...options.callbacks, ...(options.callbackPollMs ? { pollMs: options.callbackPollMs } : {}) },
   });
 
+  metrics?.collectFrom({ ingest, decisionFeed: humanLoop.feed, pool: database.pool, logger });
+
   let grpc: Awaited<ReturnType<typeof startGrpcServer>>;
+  let metricsServer: MetricsServer | undefined;
   try {
+    if (metrics) metricsServer = await startMetricsServer(config.metricsListen!, metrics.registry, logger);
     grpc = await startGrpcServer({
       listen: config.listen,
       tls: config.tlsCert && config.tlsKey ? { certPath: config.tlsCert, keyPath: config.tlsKey } : undefined,
@@ -143,6 +154,7 @@ export async function startCoordinator(config: Config, options: StartOptions): P
       maxConnectionAgeGraceMs: config.maxStreamAgeMs + ingest.limits.drainGraceMs + 10_000,
     });
   } catch (error) {
+    await metricsServer?.close();
     await ingest.close();
     await database.close();
     throw error;
@@ -159,6 +171,7 @@ export async function startCoordinator(config: Config, options: StartOptions): P
     await humanLoop.start();
   } catch (error) {
     grpc.server.forceShutdown();
+    await metricsServer?.close();
     await humanLoop.close();
     await ingest.close();
     await database.close();
@@ -197,11 +210,12 @@ export async function startCoordinator(config: Config, options: StartOptions): P
       await ingest.close();
       await humanLoop.close();
       await registry.stop().catch((err: unknown) => logger.warn({ err }, "registry stop failed"));
+      await metricsServer?.close();
       await database.close();
       logger.info("shutdown complete");
     })());
 
-  return { port: grpc.port, pool: database.pool, health, bootstrap, ingest, registry, humanLoop, shutdown };
+  return { port: grpc.port, metricsPort: metricsServer?.port, pool: database.pool, health, bootstrap, ingest, registry, humanLoop, shutdown };
 }
 
 /** Event partitions are kept this many months ahead of the current one. */

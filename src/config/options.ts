@@ -47,6 +47,8 @@ export interface Config {
   callbackAllowHttp: boolean;
   /** Whether callback host names may resolve to loopback/private/link-local addresses. */
   callbackAllowPrivate: boolean;
+  /** host:port of the Prometheus /metrics HTTP server; undefined: no metrics server. */
+  metricsListen: string | undefined;
 }
 
 /** One row of the settings table. */
@@ -235,6 +237,15 @@ export const OPTIONS = [
     defaultValue: "false",
     parse: parseBoolean,
   }),
+  option({
+    key: "metricsListen",
+    flag: "metrics-listen",
+    env: "MCPC_METRICS_LISTEN",
+    valueName: "host:port",
+    description: "address of an HTTP server for Prometheus metrics at /metrics (port 0 picks a free port); unset or empty: none",
+    defaultValue: undefined,
+    parse: parseMetricsListen,
+  }),
 ] as const satisfies readonly OptionSpec<keyof Config>[];
 
 function nonEmpty(raw: string, source: string): string {
@@ -277,6 +288,16 @@ function parseListen(raw: string, source: string): string {
   const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d+)$/.exec(raw);
   if (!match || Number(match[2]) > 65535) {
     throw new ConfigError(`${source} must look like host:port (e.g. 127.0.0.1:50051 or 0.0.0.0:0); got "${raw}"`);
+  }
+  return raw;
+}
+
+function parseMetricsListen(raw: string, source: string): string | undefined {
+  if (raw.trim() === "") return undefined;
+  // host:port or [ipv6]:port: node:http listens on TCP only here.
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d+)$/.exec(raw);
+  if (!match || Number(match[2]) > 65535) {
+    throw new ConfigError(`${source} must look like host:port (e.g. 0.0.0.0:9464 or 127.0.0.1:0); got "${raw}"`);
   }
   return raw;
 }

@@ -70,6 +70,11 @@ export class DecisionChangeFeed {
     return count;
   }
 
+  /** Subscribers to every change (WatchDecisions streams); the rest follow one decision each. */
+  get watcherCount(): number {
+    return this.#listeners.size;
+  }
+
   /** The highest revision delivered so far. */
   get lastRevision(): bigint {
     return this.#lastRevision;

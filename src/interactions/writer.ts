@@ -52,6 +52,20 @@ export interface WriterOptions {
   maxQueued?: number;
   /** How long a failing batch is retried before its events are rejected (ms). */
   retryForMs?: number;
+  /** Called once per committed statement, after its outcomes are resolved (metrics); must not throw. */
+  onCommit?: (commit: CommitInfo) => void;
+}
+
+/** One committed statement, as {@link WriterOptions.onCommit} sees it. */
+export interface CommitInfo {
+  /** Events in the statement (duplicates included). */
+  events: number;
+  /** How long the statement took, in ms. */
+  commitMs: number;
+  /** How long its oldest event waited from submit to commit, in ms (the batch's slowest ack). */
+  maxWaitMs: number;
+  /** The sum of every event's wait from submit to commit, in ms. */
+  totalWaitMs: number;
 }
 
 /** Counters the writer keeps (for GetStats and logs). */
@@ -74,7 +88,7 @@ interface Pending {
   queuedAt: number;
 }
 
-const DEFAULTS: Required<WriterOptions> = { maxBatch: 1_000, maxDelayMs: 1, concurrency: 2, maxQueued: 20_000, retryForMs: 30_000 };
+const DEFAULTS: Required<WriterOptions> = { maxBatch: 1_000, maxDelayMs: 1, concurrency: 2, maxQueued: 20_000, retryForMs: 30_000, onCommit: () => undefined };
 
 /**
  * What ingest needs from a writer. GroupCommitWriter is the real one; the benchmark's ceiling
@@ -244,15 +258,21 @@ export class GroupCommitWriter implements EventWriter {
         ...contributionOf(event),
       });
     }
+    const started = performance.now();
     const storedKeys = await storeBatch(this.#pool, rows);
+    const commitMs = performance.now() - started;
+    const now = Date.now();
+    let totalWaitMs = 0;
     // Committed: now, and only now, outcomes may be told.
     for (const pending of batch) {
+      totalWaitMs += now - pending.queuedAt;
       const key = eventKey(pending.item.mcpId, pending.item.event.eventId);
       const isStored = storedKeys.has(key) && firstOfKey.get(key) === pending;
       if (isStored) this.#stats.stored++;
       else this.#stats.duplicates++;
       pending.resolve({ status: isStored ? "stored" : "duplicate" });
     }
+    this.#options.onCommit({ events: batch.length, commitMs, maxWaitMs: now - batch[0]!.queuedAt, totalWaitMs });
   }
 
   /** Splits a batch Postgres refused for its data until the offending events are alone. */

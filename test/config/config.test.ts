@@ -23,6 +23,16 @@ describe("configuration", () => {
     expect(() => loadConfig({ "callback-allow-http": "maybe" }, {})).to.throw(ConfigError, "--callback-allow-http");
   });
 
+  it("starts no metrics server unless asked, and checks the metrics address", () => {
+    expect(loadConfig({}, {}).metricsListen).to.equal(undefined);
+    expect(loadConfig({}, { MCPC_METRICS_LISTEN: "" }).metricsListen).to.equal(undefined);
+    expect(loadConfig({}, { MCPC_METRICS_LISTEN: "0.0.0.0:9464" }).metricsListen).to.equal("0.0.0.0:9464");
+    expect(loadConfig({ "metrics-listen": "[::1]:0" }, { MCPC_METRICS_LISTEN: "0.0.0.0:9464" }).metricsListen).to.equal("[::1]:0");
+    expect(() => loadConfig({ "metrics-listen": "9464" }, {})).to.throw(ConfigError, "--metrics-listen must look like host:port");
+    expect(() => loadConfig({}, { MCPC_METRICS_LISTEN: "unix:/tmp/m.sock" })).to.throw(ConfigError, "MCPC_METRICS_LISTEN");
+    expect(() => loadConfig({}, { MCPC_METRICS_LISTEN: "127.0.0.1:70000" })).to.throw(ConfigError, "MCPC_METRICS_LISTEN");
+  });
+
   it("names the setting at fault and never echoes a database password", () => {
     expect(() => loadConfig({ listen: "nope" }, {})).to.throw(ConfigError, "--listen");
     expect(() => loadConfig({}, { MCPC_LOG_LEVEL: "loud" })).to.throw(ConfigError, "MCPC_LOG_LEVEL");
