@@ -16,7 +16,7 @@ CREATE TABLE access_audit (
 ALTER TABLE access_audit ADD CONSTRAINT access_audit_pkey PRIMARY KEY (id);
 CREATE INDEX access_audit_at_idx ON public.access_audit USING btree (at DESC, id DESC);
 CREATE INDEX access_audit_principal_idx ON public.access_audit USING btree (principal, at DESC, id DESC);
-CREATE TRIGGER access_audit_append_only BEFORE DELETE OR UPDATE ON access_audit FOR EACH ROW EXECUTE FUNCTION access_audit_append_only();
+CREATE TRIGGER access_audit_append_only BEFORE DELETE OR UPDATE ON access_audit FOR EACH ROW EXECUTE FUNCTION refuse_change_append_only();
 
 CREATE TABLE api_keys (
   id text NOT NULL,
@@ -72,7 +72,7 @@ CREATE TABLE decision_audit (
 ALTER TABLE decision_audit ADD CONSTRAINT decision_audit_decision_id_fkey FOREIGN KEY (decision_id) REFERENCES decisions(id);
 ALTER TABLE decision_audit ADD CONSTRAINT decision_audit_pkey PRIMARY KEY (id);
 CREATE INDEX decision_audit_decision_idx ON public.decision_audit USING btree (decision_id, id);
-CREATE TRIGGER decision_audit_append_only BEFORE DELETE OR UPDATE ON decision_audit FOR EACH ROW EXECUTE FUNCTION decision_audit_append_only();
+CREATE TRIGGER decision_audit_append_only BEFORE DELETE OR UPDATE ON decision_audit FOR EACH ROW EXECUTE FUNCTION refuse_change_append_only();
 
 CREATE TABLE decision_callbacks (
   decision_id uuid NOT NULL,
@@ -252,24 +252,6 @@ CREATE TABLE schema_migrations (
 );
 ALTER TABLE schema_migrations ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
 
-CREATE OR REPLACE FUNCTION public.access_audit_append_only()
- RETURNS trigger
- LANGUAGE plpgsql
-AS $function$
-BEGIN
-  RAISE EXCEPTION 'access_audit is append-only (% refused)', TG_OP USING ERRCODE = 'insufficient_privilege';
-END;
-$function$;
-
-CREATE OR REPLACE FUNCTION public.decision_audit_append_only()
- RETURNS trigger
- LANGUAGE plpgsql
-AS $function$
-BEGIN
-  RAISE EXCEPTION 'decision_audit is append-only (% refused)', TG_OP USING ERRCODE = 'insufficient_privilege';
-END;
-$function$;
-
 CREATE OR REPLACE FUNCTION public.ensure_interaction_event_partitions(from_date date, months integer)
  RETURNS integer
  LANGUAGE plpgsql
@@ -293,5 +275,14 @@ BEGIN
     END IF;
   END LOOP;
   RETURN created;
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.refuse_change_append_only()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+  RAISE EXCEPTION '% is append-only (% refused)', TG_TABLE_NAME, TG_OP USING ERRCODE = 'insufficient_privilege';
 END;
 $function$;

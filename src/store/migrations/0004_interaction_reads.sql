@@ -30,13 +30,19 @@ CREATE TABLE access_audit (
 CREATE INDEX access_audit_at_idx ON access_audit (at DESC, id DESC);
 CREATE INDEX access_audit_principal_idx ON access_audit (principal, at DESC, id DESC);
 
-CREATE FUNCTION access_audit_append_only() RETURNS trigger
+-- One refusal for every append-only table (the message names the table).
+CREATE FUNCTION refuse_change_append_only() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-  RAISE EXCEPTION 'access_audit is append-only (% refused)', TG_OP USING ERRCODE = 'insufficient_privilege';
+  RAISE EXCEPTION '% is append-only (% refused)', TG_TABLE_NAME, TG_OP USING ERRCODE = 'insufficient_privilege';
 END;
 $$;
 
 CREATE TRIGGER access_audit_append_only BEFORE UPDATE OR DELETE ON access_audit
-  FOR EACH ROW EXECUTE FUNCTION access_audit_append_only();
+  FOR EACH ROW EXECUTE FUNCTION refuse_change_append_only();
 
+-- decision_audit had a function of its own doing the same: it now uses the shared one.
+DROP TRIGGER decision_audit_append_only ON decision_audit;
+CREATE TRIGGER decision_audit_append_only BEFORE UPDATE OR DELETE ON decision_audit
+  FOR EACH ROW EXECUTE FUNCTION refuse_change_append_only();
+DROP FUNCTION decision_audit_append_only();
