@@ -253,6 +253,9 @@ describe("HumanLoopService", function () {
     for (const row of rows) {
       expect(received.some((r) => r.id === row.decision_id && r.revision >= BigInt(row.revision)), `change ${row.revision} of ${row.decision_id}`).to.equal(true);
     }
+    // And the audit it was checked against cannot be rewritten.
+    const erase = await server.coordinator.pool.query("DELETE FROM decision_audit").catch((e: Error) => e);
+    expect((erase as Error).message).to.equal("decision_audit is append-only (DELETE refused)");
   });
 
   it("one outcome when answers, a cancel and the deadline race", async () => {
