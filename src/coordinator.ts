@@ -23,6 +23,7 @@ import { interactionService } from "./transport/interaction-service.js";
 import { registryHandlers } from "./transport/registry-handlers.js";
 import { humanLoopService } from "./transport/human-loop-service.js";
 import { interactionReadHandlers } from "./transport/interaction-reads.js";
+import { statsHandlers } from "./transport/stats-handler.js";
 import { HumanLoop } from "./humanloop/human-loop.js";
 import type { CallbackWorkerOptions } from "./humanloop/callback-worker.js";
 import { DEFAULT_DECISION_LIMITS, type DecisionLimits } from "./humanloop/limits.js";
@@ -147,7 +148,11 @@ export async function startCoordinator(config: Config, options: StartOptions): P
       authenticator,
       health,
       lifecycle,
-      interactions: interactionService(ingest, authenticator, { ...registryHandlers(registry, ingest.limits), ...interactionReadHandlers(database.pool) }),
+      interactions: interactionService(ingest, authenticator, {
+        ...registryHandlers(registry, ingest.limits),
+        ...interactionReadHandlers(database.pool),
+        ...statsHandlers({ pool: database.pool, ingest, registry }),
+      }),
       humanLoop: humanLoopService(humanLoop),
       decisionStreams: humanLoop.streams,
       maxConnectionAgeMs: config.maxStreamAgeMs,

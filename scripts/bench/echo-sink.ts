@@ -39,6 +39,7 @@ export class EchoSink implements EventWriter {
       failedAttempts: 0,
       lastBatchSize: 1,
       maxBatchSize: 1,
+      running: true,
     };
   }
 

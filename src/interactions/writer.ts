@@ -79,6 +79,8 @@ export interface WriterStats {
   failedAttempts: number;
   lastBatchSize: number;
   maxBatchSize: number;
+  /** False once closed, and while statements fail for want of a database (retried with backoff). */
+  running: boolean;
 }
 
 interface Pending {
@@ -124,6 +126,7 @@ export class GroupCommitWriter implements EventWriter {
     failedAttempts: 0,
     lastBatchSize: 0,
     maxBatchSize: 0,
+    running: true,
   };
 
   constructor(pool: Pool, logger: Logger, options: WriterOptions = {}) {
@@ -167,7 +170,7 @@ export class GroupCommitWriter implements EventWriter {
 
   /** Current counters. */
   stats(): WriterStats {
-    return { ...this.#stats, queued: this.#queue.length, inFlight: this.#stats.inFlight };
+    return { ...this.#stats, queued: this.#queue.length, inFlight: this.#stats.inFlight, running: this.#stats.running && !this.#closed };
   }
 
   /** Stores what is queued, then refuses new events. Resolves when nothing is in flight. */
@@ -214,6 +217,7 @@ export class GroupCommitWriter implements EventWriter {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.#store(batch);
+        this.#stats.running = true;
         return;
       } catch (error) {
         this.#stats.failedAttempts++;
@@ -228,6 +232,7 @@ export class GroupCommitWriter implements EventWriter {
           for (const pending of batch) pending.reject(failure);
           return;
         }
+        this.#stats.running = false;
         const backoff = Math.min(2_000, 50 * 2 ** Math.min(attempt, 6));
         this.#logger.warn({ err: error, events: batch.length, attempt, retryInMs: backoff }, "batch failed; retrying");
         await new Promise((resolve) => setTimeout(resolve, backoff));

@@ -72,6 +72,13 @@ export class Registry {
   readonly #instance: InstanceRow;
   readonly #flushIntervalMs: number;
   readonly #staleAfterMs: number;
+  /** When this replica's registry started (GetStats: its counters count from then). */
+  readonly startedAt = new Date();
+
+  /** How long a replica may go without proving it is alive before its streams stop counting. */
+  get staleAfterMs(): number {
+    return this.#staleAfterMs;
+  }
   /** MCPs heard from since the last flush. */
   #seen = new Set<string>();
   /** This replica's open streams: the truth the connection rows are repaired from. */

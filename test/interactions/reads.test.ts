@@ -1,7 +1,8 @@
 /**
  * The log manager's read side over gRPC: GetInteraction (summary and events in order, NOT_FOUND,
  * an ambiguous id), ListInteractions (filters, keyset pages stable while ingest goes on, token
- * checks), and the access audit every read writes (ListAccessAudit, admins only, append-only).
+ * checks), the access audit every read writes (ListAccessAudit, admins only, append-only), and
+ * GetStats.
  */
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { expect } from "chai";
@@ -160,5 +161,32 @@ describe("interaction reads", function () {
     const change = await server.coordinator.pool.query("UPDATE access_audit SET principal = 'someone'").catch((e: Error) => e);
     expect(change).to.be.instanceOf(Error);
     expect((change as Error).message).to.equal("access_audit is append-only (UPDATE refused)");
+  });
+
+  it("GetStats: this replica's counters and database totals equal to counting the rows", async () => {
+    const stats = await clients.operator.getStats({});
+    expect(stats.coordinatorInstance).to.equal(server.coordinator.registry.instanceId);
+    const { ingest, database } = stats;
+    const { rows: events } = await server.coordinator.pool.query("SELECT count(*)::int AS n FROM interaction_events");
+    // Every event this file reported went through this replica and was stored.
+    expect(Number(ingest!.eventsReceived)).to.equal(events[0].n);
+    expect(Number(ingest!.eventsStored)).to.equal(events[0].n);
+    expect(ingest!.writerRunning).to.equal(true);
+    expect(Number(ingest!.batchesCommitted)).to.be.at.least(1);
+    expect(ingest!.avgBatchSize).to.be.greaterThan(0);
+    const { rows } = await server.coordinator.pool.query(
+      `SELECT count(*)::int AS total, count(*) FILTER (WHERE status IN (1, 2))::int AS active,
+              count(*) FILTER (WHERE status = 3)::int AS completed, count(*) FILTER (WHERE status = 4)::int AS failed
+         FROM interactions`,
+    );
+    expect({
+      events: Number(database!.eventsStored),
+      total: Number(database!.interactionsTotal),
+      active: Number(database!.interactionsActive),
+      completed: Number(database!.interactionsCompleted),
+      failed: Number(database!.interactionsFailed),
+    }).to.deep.equal({ events: events[0].n, ...rows[0] });
+    expect(database!.avgProcessingTime, "finished interactions have a processing time").to.not.equal(undefined);
+    expect(refusal(await clients.alpha.getStats({}).catch((e: unknown) => e)).code).to.equal("PERMISSION_DENIED");
   });
 });
