@@ -106,9 +106,9 @@ describe("authentication and roles", () => {
     const { token } = await newKey("operator");
     const { client, channel } = clientFor(InteractionService, server.address, token);
     channels.push(channel);
-    const { code, details } = await callStatus(() => client.getStats({}));
+    const { code, details } = await callStatus(() => client.getPerformanceMetrics({}));
     expect(Status[code]).to.equal("UNIMPLEMENTED");
-    expect(details).to.contain("coordinator.v1.InteractionService/GetStats");
+    expect(details).to.contain("coordinator.v1.InteractionService/GetPerformanceMetrics");
   });
 
   it("lets the admin key call anything", async () => {
