@@ -18,6 +18,7 @@ import { Ingest } from "./interactions/ingest.js";
 import type { IngestLimits } from "./interactions/limits.js";
 import type { EventWriter, WriterOptions } from "./interactions/writer.js";
 import { ensureEventPartitions } from "./interactions/writer-queries.js";
+import { RetentionJob, type RetentionOptions } from "./interactions/retention.js";
 import { Registry } from "./registry/registry.js";
 import { interactionService } from "./transport/interaction-service.js";
 import { registryHandlers } from "./transport/registry-handlers.js";
@@ -73,6 +74,8 @@ export interface StartOptions {
   decisionLimits?: Partial<DecisionLimits>;
   /** Longest sleep of the expiry sweeper (ms). Default 1 s. */
   expirySweepMs?: number;
+  /** Retention job tuning beyond --retention (tests shorten the interval, say). */
+  retention?: RetentionOptions;
   /** How often due callbacks are looked for (ms). Default 1 s. */
   callbackPollMs?: number;
   /** Callback worker tuning beyond the poll period (tests shorten the backoff, say). */
@@ -185,13 +188,10 @@ export async function startCoordinator(config: Config, options: StartOptions): P
   health.setAll(ServingStatus.SERVING);
 
   const watchdog = watchDatabase(database, health, lifecycle, logger, options.databaseCheckIntervalMs ?? 5_000);
-  // Partitions for the months ahead, checked daily (a coordinator may run for months).
-  const partitions = setInterval(() => {
-    ensureEventPartitions(database.pool, PARTITION_MONTHS_AHEAD).catch((err: unknown) =>
-      logger.error({ err }, "could not create event partitions ahead of time"),
-    );
-  }, 86_400_000);
-  partitions.unref();
+  // Hourly: expired partitions dropped, and partitions for the months ahead created (a
+  // coordinator may run for months).
+  const retention = new RetentionJob(database.pool, logger, { retentionMs: config.retentionMs, monthsAhead: PARTITION_MONTHS_AHEAD, ...options.retention });
+  retention.start();
 
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
@@ -205,7 +205,6 @@ export async function startCoordinator(config: Config, options: StartOptions): P
       // Decision streams end with UNAVAILABLE; their clients reattach to another replica.
       humanLoop.streams.closeAll();
       clearInterval(watchdog);
-      clearInterval(partitions);
       const drained = await settleWithin(grpc.server.shutdown(), config.shutdownGraceMs);
       if (!drained) {
         logger.warn({ graceMs: config.shutdownGraceMs }, "calls still open after the grace period; closing them");
@@ -215,6 +214,7 @@ export async function startCoordinator(config: Config, options: StartOptions): P
       await ingest.close();
       await humanLoop.close();
       await registry.stop().catch((err: unknown) => logger.warn({ err }, "registry stop failed"));
+      await retention.close();
       await metricsServer?.close();
       await database.close();
       logger.info("shutdown complete");

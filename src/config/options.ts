@@ -41,6 +41,8 @@ export interface Config {
   unavailableAfterMs: number;
   /** Streams older than this are asked (Drain) to reconnect, spreading load across replicas (ms). */
   maxStreamAgeMs: number;
+  /** Interaction data older than this is removed (hourly). */
+  retentionMs: number;
   /** Hosts decision callbacks may be sent to: exact names or "*.suffix"; empty allows no callbacks. */
   callbackAllowlist: string[];
   /** Whether callback URLs may use plain http (test setups); https only otherwise. */
@@ -208,6 +210,15 @@ export const OPTIONS = [
     valueName: "duration",
     description: "streams older than this get Drain and reconnect (spreads load across replicas)",
     defaultValue: "1h",
+    parse: (raw, source) => parseDuration(raw, source),
+  }),
+  option({
+    key: "retentionMs",
+    flag: "retention",
+    env: "MCPC_RETENTION",
+    valueName: "duration",
+    description: "interaction events and summaries older than this are removed, hourly (whole monthly partitions)",
+    defaultValue: "30d",
     parse: (raw, source) => parseDuration(raw, source),
   }),
   option({
