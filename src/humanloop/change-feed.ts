@@ -38,7 +38,7 @@ export interface ChangeFeedOptions {
 
 const CHANNEL = "mcpc_decision_changes";
 /** Appended to the LISTEN connection's application_name. */
-export const FEED_SUFFIX = " decision-feed";
+const FEED_SUFFIX = " decision-feed";
 const PAGE = 500;
 
 /** See the module comment. */

@@ -1,5 +1,5 @@
 /**
- * The two server streams of the human loop, as async generators of Decision states:
+ * The two server streams of the human loop, as async iterators of Decision states:
  *
  * - follow (AwaitDecision): the decision's current state, then each change, until a final state
  *   (decision-follower.ts).
@@ -11,7 +11,7 @@
  * subscription is therefore sent exactly once, never lost.
  */
 import { DecisionStatus, type Decision } from "../../gen/coordinator/v1/decision_pb.js";
-import type { ChangeListener, DecisionChange, DecisionChangeFeed } from "./change-feed.js";
+import type { DecisionChange, DecisionChangeFeed } from "./change-feed.js";
 import { ChangeQueue } from "./change-queue.js";
 import { DecisionFollower } from "./decision-follower.js";
 import { checkId } from "./decision-guards.js";
@@ -68,12 +68,16 @@ export class DecisionStreams {
   async *watch(afterRevision: bigint, filter: WatchFilter, signal: AbortSignal): AsyncGenerator<Decision> {
     if (afterRevision < 0n) throw new InvalidFieldError("after_revision", `must be 0 or more; got ${afterRevision}`);
     const pool = this.#pool;
-    const feed = this.#feed;
-    const subscribe = (listener: ChangeListener) =>
-      feed.subscribe((change) => {
-        if (matches(change.row, filter)) listener(change);
-      });
-    yield* this.#subscribed(signal, subscribe, async function* (_store, _queue, next) {
+    const maxLag = this.#options.maxLag;
+    // Subscribed before the catch-up read (see the module comment).
+    const queue = new ChangeQueue(maxLag);
+    const unsubscribe = this.#feed.subscribe((change) => {
+      if (matches(change.row, filter)) queue.push(change);
+    });
+    const onAbort = () => queue.close("closed");
+    signal.addEventListener("abort", onAbort);
+    this.#open.add(queue);
+    try {
       let sent = afterRevision;
       // Catch-up, page by page: from 0 the pending decisions, else everything changed since.
       for (;;) {
@@ -85,47 +89,19 @@ export class DecisionStreams {
         if (rows.length < 500) break;
       }
       for (;;) {
-        const change = await next();
-        if (change.revision <= sent) continue;
-        sent = change.revision;
-        yield watchedForm(change);
+        const item = await queue.next();
+        if (item === "overflow") {
+          throw new DecisionError("resource_exhausted", `this stream fell more than ${maxLag} changes behind; reconnect and resume from the last revision received`);
+        }
+        if (item === "closed") {
+          // The client went away: end like any cancelled call, not with an error of ours.
+          if (signal.aborted) throw new AbortError();
+          throw new DecisionError("unavailable", "the coordinator is shutting down; reconnect (to another replica) and resume");
+        }
+        if (item.revision <= sent) continue;
+        sent = item.revision;
+        yield watchedForm(item);
       }
-    });
-  }
-
-  /**
-   * Runs `body` with a queue of the feed changes `subscribe` delivers, subscribed before `body` starts;
-   * `next()` throws when the stream must end (client gone, too slow, shutdown).
-   */
-  async *#subscribed(
-    signal: AbortSignal,
-    subscribe: (listener: ChangeListener) => () => void,
-    body: (
-      store: DecisionStore,
-      queue: ChangeQueue,
-      next: () => Promise<DecisionChange>,
-    ) => AsyncGenerator<Decision>,
-  ): AsyncGenerator<Decision> {
-    const queue = new ChangeQueue(this.#options.maxLag);
-    const unsubscribe = subscribe((change) => queue.push(change));
-    const onAbort = () => queue.close("closed");
-    signal.addEventListener("abort", onAbort);
-    this.#open.add(queue);
-    const maxLag = this.#options.maxLag;
-    const next = async () => {
-      const item = await queue.next();
-      if (item === "overflow") {
-        throw new DecisionError("resource_exhausted", `this stream fell more than ${maxLag} changes behind; reconnect and resume from the last revision received`);
-      }
-      if (item === "closed") {
-        // The client went away: end like any cancelled call, not with an error of ours.
-        if (signal.aborted) throw new AbortError();
-        throw new DecisionError("unavailable", "the coordinator is shutting down; reconnect (to another replica) and resume");
-      }
-      return item;
-    };
-    try {
-      yield* body(this.#store, queue, next);
     } finally {
       unsubscribe();
       signal.removeEventListener("abort", onAbort);

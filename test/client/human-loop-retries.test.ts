@@ -8,16 +8,10 @@ import { DecisionAuditAction } from "../../gen/coordinator/v1/decision_audit_pb.
 import { createKey } from "../../src/auth/keys.js";
 import { createHumanLoop, DecisionStatus, ResponseAction, type HumanLoop } from "../../src/client/index.js";
 import { waitFor } from "../support/database.js";
+import { recordingLogger } from "../support/logger.js";
 import { createCoordinatorSite, type CoordinatorSite } from "./coordinator-on-database.js";
 
 const CONFIRM = { kind: { case: "confirmation" as const, value: {} } };
-
-/** A logger that keeps the warnings, so a test can see the client retrying. */
-function recordingLogger() {
-  const warnings: string[] = [];
-  const noop = () => undefined;
-  return { warnings, logger: { debug: noop, info: noop, error: noop, warn: (_: unknown, message: string) => warnings.push(message) } };
-}
 
 describe("human-loop client: retries of single calls", function () {
   this.timeout(60_000);

@@ -23,20 +23,13 @@ import {
 import { startCoordinator, type Coordinator } from "../../src/coordinator.js";
 import { startTestCoordinator, testConfig, type TestCoordinator } from "../support/coordinator.js";
 import { createTestDatabase, waitFor, type TestDatabase } from "../support/database.js";
-import { testLogger } from "../support/logger.js";
+import { recordingLogger, testLogger } from "../support/logger.js";
 import { freePort } from "../support/ports.js";
 import { runCoordinator, servingPort, type CoordinatorProcess } from "../support/process.js";
 
 const CONFIRM = { kind: { case: "confirmation" as const, value: {} } };
 let counter = 0;
 const key = () => `client-test-${process.pid}-${++counter}`;
-
-/** A recording logger: the tests check the client really reattached. */
-function recordingLogger() {
-  const warnings: string[] = [];
-  const noop = () => undefined;
-  return { warnings, logger: { debug: noop, info: noop, error: noop, warn: (_: unknown, message: string) => warnings.push(message) } };
-}
 
 describe("human-loop client", function () {
   this.timeout(60_000);

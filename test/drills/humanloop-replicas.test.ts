@@ -23,6 +23,7 @@ import {
 } from "../../src/client/index.js";
 import { createTestDatabase, waitFor, type TestDatabase } from "../support/database.js";
 import { freePort } from "../support/ports.js";
+import { recordingLogger } from "../support/logger.js";
 import { servingPort, type CoordinatorProcess } from "../support/process.js";
 import {
   applicationName,
@@ -30,7 +31,6 @@ import {
   CONFIRM,
   listenBackends,
   recordAwait,
-  recordingLogger,
   recordWatch,
   startReplica,
   type Recording,

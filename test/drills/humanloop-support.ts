@@ -8,7 +8,6 @@ import { performance } from "node:perf_hooks";
 import type { Pool } from "pg";
 import { DecisionStatus } from "../../gen/coordinator/v1/decision_pb.js";
 import { HumanLoopService } from "../../gen/coordinator/v1/human_loop_service_pb.js";
-import type { ReporterLogger } from "../../src/client/logger.js";
 import { clientFor } from "../support/clients.js";
 import { waitFor } from "../support/database.js";
 import { runCoordinator, type CoordinatorProcess } from "../support/process.js";
@@ -155,11 +154,4 @@ export function recordAwait(address: string, token: string, decisionId: string):
     address,
     token,
   );
-}
-
-/** A client logger that keeps the warnings (the drills check that a client really reattached). */
-export function recordingLogger(): { warnings: string[]; logger: ReporterLogger } {
-  const warnings: string[] = [];
-  const noop = () => undefined;
-  return { warnings, logger: { debug: noop, info: noop, error: noop, warn: (_context, message) => warnings.push(message) } };
 }

@@ -4,6 +4,7 @@
  */
 import { pino } from "pino";
 import type { Logger } from "pino";
+import type { ReporterLogger } from "../../src/client/logger.js";
 
 let shared: Logger | undefined;
 
@@ -11,4 +12,11 @@ let shared: Logger | undefined;
 export function testLogger(): Logger {
   shared ??= pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
   return shared;
+}
+
+/** A client logger that keeps the warnings, so a test can see the client really retried or reattached. */
+export function recordingLogger(): { warnings: string[]; logger: ReporterLogger } {
+  const warnings: string[] = [];
+  const noop = () => undefined;
+  return { warnings, logger: { debug: noop, info: noop, error: noop, warn: (_context, message) => warnings.push(message) } };
 }
