@@ -19,6 +19,7 @@ import type { IngestLimits } from "./interactions/limits.js";
 import type { EventWriter, WriterOptions } from "./interactions/writer.js";
 import { ensureEventPartitions } from "./interactions/writer-queries.js";
 import { RetentionJob, type RetentionOptions } from "./interactions/retention.js";
+import { RollupJob, type RollupOptions } from "./interactions/rollups/rollup-job.js";
 import { Registry } from "./registry/registry.js";
 import { interactionService } from "./transport/interaction-service.js";
 import { registryHandlers } from "./transport/registry-handlers.js";
@@ -46,6 +47,8 @@ export interface Coordinator {
   registry: Registry;
   /** The human loop (decision store, change feed, sweeper, callback worker). */
   humanLoop: HumanLoop;
+  /** The rollup job (tests run it to catch up at once). */
+  rollups: RollupJob;
   /** Whether this start created the admin key (shown once by the caller). */
   bootstrap: BootstrapResult;
   /**
@@ -76,6 +79,8 @@ export interface StartOptions {
   expirySweepMs?: number;
   /** Retention job tuning beyond --retention (tests shorten the interval, say). */
   retention?: RetentionOptions;
+  /** Rollup job tuning (tests lengthen the interval and run it themselves, say). */
+  rollups?: RollupOptions;
   /** How often due callbacks are looked for (ms). Default 1 s. */
   callbackPollMs?: number;
   /** Callback worker tuning beyond the poll period (tests shorten the backoff, say). */
@@ -192,6 +197,9 @@ export async function startCoordinator(config: Config, options: StartOptions): P
   // coordinator may run for months).
   const retention = new RetentionJob(database.pool, logger, { retentionMs: config.retentionMs, monthsAhead: PARTITION_MONTHS_AHEAD, ...options.retention });
   retention.start();
+  // Every few seconds: the rollups behind GetPerformanceMetrics and RankMcps catch up with ingest.
+  const rollups = new RollupJob(database.pool, logger, options.rollups);
+  rollups.start();
 
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
@@ -215,12 +223,13 @@ export async function startCoordinator(config: Config, options: StartOptions): P
       await humanLoop.close();
       await registry.stop().catch((err: unknown) => logger.warn({ err }, "registry stop failed"));
       await retention.close();
+      await rollups.close();
       await metricsServer?.close();
       await database.close();
       logger.info("shutdown complete");
     })());
 
-  return { port: grpc.port, metricsPort: metricsServer?.port, pool: database.pool, health, bootstrap, ingest, registry, humanLoop, shutdown };
+  return { port: grpc.port, metricsPort: metricsServer?.port, pool: database.pool, health, bootstrap, ingest, registry, humanLoop, rollups, shutdown };
 }
 
 /** Event partitions are kept this many months ahead of the current one. */

@@ -7,12 +7,14 @@
  * 2. trims the dedupe keys and interaction summaries older than the oldest event still kept, in
  *    chunks, so a resend of a dropped event is not refused as a duplicate of nothing and no
  *    summary outlives all its events;
- * 3. creates the partitions of the coming months.
+ * 3. trims the rollups whose buckets ended before now - retention;
+ * 4. creates the partitions of the coming months.
  * Running it twice, or on two replicas at once, changes nothing the second time.
  */
 import type { Pool } from "pg";
 import type { Logger } from "pino";
 import * as rq from "./retention-queries.js";
+import { trimRollups } from "./rollups/rollup-queries.js";
 import { ensureEventPartitions } from "./writer-queries.js";
 
 /** Tuning; every field has a production default. */
@@ -34,6 +36,7 @@ export interface RetentionRun {
   droppedPartitions: string[];
   trimmedKeys: number;
   trimmedInteractions: number;
+  trimmedRollups: number;
   createdPartitions: number;
 }
 
@@ -69,7 +72,7 @@ export class RetentionJob {
 
   /** One run (see the module comment). */
   async runOnce(): Promise<RetentionRun> {
-    const run: RetentionRun = { ran: false, droppedPartitions: [], trimmedKeys: 0, trimmedInteractions: 0, createdPartitions: 0 };
+    const run: RetentionRun = { ran: false, droppedPartitions: [], trimmedKeys: 0, trimmedInteractions: 0, trimmedRollups: 0, createdPartitions: 0 };
     const client = await this.#pool.connect();
     try {
       if (!(await rq.tryLockRetention(client))) return run;
@@ -94,11 +97,12 @@ export class RetentionJob {
           run.trimmedKeys = await this.#inChunks((limit) => rq.trimEventKeys(client, before, limit));
           run.trimmedInteractions = await this.#inChunks((limit) => rq.trimInteractions(client, before, limit));
         }
+        run.trimmedRollups = await this.#inChunks((limit) => trimRollups(client, cutoff, limit));
         run.createdPartitions = await ensureEventPartitions(client, this.#options.monthsAhead);
       } finally {
         await rq.unlockRetention(client);
       }
-      if (run.droppedPartitions.length || run.trimmedKeys || run.trimmedInteractions) this.#logger.info(run, "retention removed expired interaction data");
+      if (run.droppedPartitions.length || run.trimmedKeys || run.trimmedInteractions || run.trimmedRollups) this.#logger.info(run, "retention removed expired interaction data");
       return run;
     } finally {
       client.release();

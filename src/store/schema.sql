@@ -133,6 +133,18 @@ CREATE TABLE deployment_secrets (
 );
 ALTER TABLE deployment_secrets ADD CONSTRAINT deployment_secrets_pkey PRIMARY KEY (name);
 
+CREATE TABLE interaction_error_rollups (
+  grain text NOT NULL,
+  bucket_start timestamp with time zone NOT NULL,
+  mcp_id text NOT NULL,
+  error_code text NOT NULL,
+  failed bigint NOT NULL,
+  last_at timestamp with time zone NOT NULL
+);
+ALTER TABLE interaction_error_rollups ADD CONSTRAINT interaction_error_rollups_grain_check CHECK (grain = ANY (ARRAY['minute'::text, 'hour'::text, 'day'::text]));
+ALTER TABLE interaction_error_rollups ADD CONSTRAINT interaction_error_rollups_pkey PRIMARY KEY (grain, bucket_start, mcp_id, error_code);
+CREATE INDEX interaction_error_rollups_mcp_idx ON public.interaction_error_rollups USING btree (mcp_id, grain, bucket_start);
+
 CREATE TABLE interaction_event_keys (
   mcp_id text NOT NULL,
   event_id text NOT NULL,
@@ -168,6 +180,28 @@ CREATE TABLE interaction_events_default (
   payload bytea NOT NULL
 ) PARTITION OF interaction_events DEFAULT;
 CREATE INDEX interaction_events_default_mcp_id_interaction_id_occurred_a_idx ON public.interaction_events_default USING btree (mcp_id, interaction_id, occurred_at);
+
+CREATE TABLE interaction_rollup_queue (
+  mcp_id text NOT NULL,
+  minute timestamp with time zone NOT NULL
+);
+
+CREATE TABLE interaction_rollups (
+  grain text NOT NULL,
+  bucket_start timestamp with time zone NOT NULL,
+  mcp_id text NOT NULL,
+  finished bigint NOT NULL,
+  succeeded bigint NOT NULL,
+  samples bigint NOT NULL,
+  sum_ms double precision NOT NULL,
+  min_ms double precision,
+  max_ms double precision,
+  hist_buckets integer[] NOT NULL,
+  hist_counts bigint[] NOT NULL
+);
+ALTER TABLE interaction_rollups ADD CONSTRAINT interaction_rollups_grain_check CHECK (grain = ANY (ARRAY['minute'::text, 'hour'::text, 'day'::text]));
+ALTER TABLE interaction_rollups ADD CONSTRAINT interaction_rollups_pkey PRIMARY KEY (grain, bucket_start, mcp_id);
+CREATE INDEX interaction_rollups_mcp_idx ON public.interaction_rollups USING btree (mcp_id, grain, bucket_start);
 
 CREATE TABLE interactions (
   mcp_id text NOT NULL,
@@ -207,7 +241,10 @@ END) STORED NOT NULL,
 ALTER TABLE interactions ADD CONSTRAINT interactions_pkey PRIMARY KEY (mcp_id, interaction_id);
 CREATE INDEX interactions_first_seen_idx ON public.interactions USING btree (first_seen_at DESC, mcp_id DESC, interaction_id DESC);
 CREATE INDEX interactions_interaction_id_idx ON public.interactions USING btree (interaction_id);
+CREATE INDEX interactions_mcp_ended_idx ON public.interactions USING btree (mcp_id, ended_at);
 CREATE INDEX interactions_mcp_first_seen_idx ON public.interactions USING btree (mcp_id, first_seen_at DESC, interaction_id DESC);
+CREATE TRIGGER interactions_rollup_insert AFTER INSERT ON interactions FOR EACH ROW WHEN (new.ended_at IS NOT NULL) EXECUTE FUNCTION queue_interaction_rollup();
+CREATE TRIGGER interactions_rollup_update AFTER UPDATE ON interactions FOR EACH ROW WHEN (new.ended_at IS NOT NULL AND (old.ended_at IS DISTINCT FROM new.ended_at OR old.success IS DISTINCT FROM new.success OR old.error_code IS DISTINCT FROM new.error_code OR old.processing_ms IS DISTINCT FROM new.processing_ms)) EXECUTE FUNCTION queue_interaction_rollup();
 
 CREATE TABLE mcp_connections (
   stream_id text NOT NULL,
@@ -275,6 +312,37 @@ BEGIN
     END IF;
   END LOOP;
   RETURN created;
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.interaction_bucket_ms(bucket integer)
+ RETURNS double precision
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  SELECT CASE WHEN bucket = -32768 THEN 0 ELSE 2 * power(1.04::double precision, bucket + 1) / 2.04 END
+$function$;
+
+CREATE OR REPLACE FUNCTION public.interaction_ms_bucket(ms double precision)
+ RETURNS integer
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  SELECT CASE WHEN ms < 0.001 THEN -32768 ELSE floor(ln(ms) / ln(1.04::double precision))::integer END
+$function$;
+
+CREATE OR REPLACE FUNCTION public.queue_interaction_rollup()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+  IF TG_OP = 'UPDATE' AND OLD.ended_at IS NOT NULL THEN
+    INSERT INTO interaction_rollup_queue VALUES (OLD.mcp_id, date_trunc('minute', OLD.ended_at, 'UTC'));
+  END IF;
+  IF TG_OP = 'INSERT' OR OLD.ended_at IS NULL OR date_trunc('minute', NEW.ended_at, 'UTC') <> date_trunc('minute', OLD.ended_at, 'UTC') THEN
+    INSERT INTO interaction_rollup_queue VALUES (NEW.mcp_id, date_trunc('minute', NEW.ended_at, 'UTC'));
+  END IF;
+  RETURN NULL;
 END;
 $function$;
 

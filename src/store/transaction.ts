@@ -8,11 +8,13 @@ import type { Pool, PoolClient } from "pg";
  *
  * @param pool - where the connection comes from (it is released afterwards).
  * @param fn - the work; it must use the client it is given, not the pool.
+ * @param begin - the statement that starts it, for another isolation level or a read-only
+ *   transaction ("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").
  */
-export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>, begin = "BEGIN"): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query("BEGIN");
+    await client.query(begin);
     const result = await fn(client);
     await client.query("COMMIT");
     return result;

@@ -1,6 +1,6 @@
 /**
- * The read RPCs of InteractionService (GetInteraction, ListInteractions, ListAccessAudit) over
- * gRPC. Every read of interaction data is recorded in the access audit first, with the caller's
+ * The read RPCs of InteractionService (GetInteraction, ListInteractions, GetPerformanceMetrics,
+ * ListAccessAudit) over gRPC. Every read of interaction data is recorded in the access audit first, with the caller's
  * principal from authentication; QueryErrors become statuses in the error middleware.
  */
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
@@ -14,6 +14,8 @@ import {
   type ListInteractionsRequest,
 } from "../../gen/coordinator/v1/interaction_query_pb.js";
 import { InteractionService } from "../../gen/coordinator/v1/interaction_service_pb.js";
+import { GetPerformanceMetricsRequestSchema, type GetPerformanceMetricsRequest } from "../../gen/coordinator/v1/performance_metrics_pb.js";
+import { getPerformanceMetrics } from "../interactions/metrics/performance-metrics.js";
 import { listAccessAudit, recordAccess } from "../interactions/read/access-audit.js";
 import { getInteraction, listInteractions } from "../interactions/read/interaction-reads.js";
 import type { AuthContext } from "./auth-middleware.js";
@@ -37,6 +39,11 @@ export function interactionReadHandlers(pool: Pool) {
     async listInteractions(request: ListInteractionsRequest, context: Context) {
       await audit("ListInteractions", ListInteractionsRequestSchema, request, context);
       return listInteractions(pool, request);
+    },
+
+    async getPerformanceMetrics(request: GetPerformanceMetricsRequest, context: Context) {
+      await audit("GetPerformanceMetrics", GetPerformanceMetricsRequestSchema, request, context);
+      return getPerformanceMetrics(pool, request);
     },
 
     async listAccessAudit(request: ListAccessAuditRequest) {

@@ -102,13 +102,13 @@ describe("authentication and roles", () => {
     expect(details).to.contain("operator, admin");
   });
 
-  it("lets an allowed role through to the method (UNIMPLEMENTED naming the RPC until it is built)", async () => {
-    const { token } = await newKey("operator");
+  it("lets an allowed role through to the method, which judges the request", async () => {
+    const { token } = await newKey("workflow");
     const { client, channel } = clientFor(InteractionService, server.address, token);
     channels.push(channel);
-    const { code, details } = await callStatus(() => client.getPerformanceMetrics({}));
-    expect(Status[code]).to.equal("UNIMPLEMENTED");
-    expect(details).to.contain("coordinator.v1.InteractionService/GetPerformanceMetrics");
+    const { code, details } = await callStatus(() => client.getPerformanceMetrics({ topErrorCodesLimit: 1_000 }));
+    expect(Status[code]).to.equal("INVALID_ARGUMENT");
+    expect(details).to.match(/^top_error_codes_limit/);
   });
 
   it("lets the admin key call anything", async () => {

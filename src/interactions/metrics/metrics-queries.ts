@@ -1,0 +1,113 @@
+/**
+ * SQL of GetPerformanceMetrics and RankMcps: sums over the rollups (migration 0005), percentiles
+ * merged from their histograms, all computed in Postgres.
+ */
+import type { Pool, PoolClient } from "pg";
+import type { RollupPiece } from "./metrics-period.js";
+
+/** Figures of one MCP, or of all (mcp_id null). Percentiles are null without samples. */
+export interface SummaryRow {
+  mcp_id: string | null;
+  finished: string;
+  succeeded: string;
+  samples: string;
+  sum_ms: number;
+  min_ms: number | null;
+  max_ms: number | null;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  p99_ms: number | null;
+}
+
+/** Finished interactions in one hour. */
+export interface HourRow {
+  hour: Date;
+  finished: string;
+  succeeded: string;
+}
+
+/** Failures with one error code. */
+export interface ErrorCodeRow {
+  error_code: string;
+  failed: string;
+  last_at: Date;
+}
+
+type Db = Pool | PoolClient;
+
+// The rollup rows of the pieces, for one MCP (or all when $4 is ''), as a CTE named "sel".
+const SELECTED = (table: string) => `
+  pieces AS (SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS p(grain, lo, hi)),
+  sel AS (
+    SELECT r.* FROM pieces p
+    JOIN ${table} r ON r.grain = p.grain AND r.bucket_start >= p.lo AND r.bucket_start < p.hi
+    WHERE ($4::text = '' OR r.mcp_id = $4::text) AND ($5::text[] IS NULL OR r.mcp_id = ANY ($5::text[]))
+  )`;
+
+function pieceParams(pieces: readonly RollupPiece[], mcpId: string, mcpIds: readonly string[] | null): unknown[] {
+  return [pieces.map((p) => p.grain), pieces.map((p) => p.from), pieces.map((p) => p.to), mcpId, mcpIds];
+}
+
+/**
+ * Per-MCP figures plus one row for all of them together (mcp_id null), over the pieces.
+ *
+ * @param mcpIds - only these MCPs (null: any).
+ */
+export async function summaries(db: Db, pieces: readonly RollupPiece[], mcpId: string, mcpIds: readonly string[] | null = null): Promise<SummaryRow[]> {
+  // Why nearest rank over merged buckets: the p-th percentile is the bucket holding the
+  // ceil(p * samples)-th smallest time, reported as the bucket's middle value clamped to the
+  // exact min and max (within 2% of the exact percentile, see interaction_ms_bucket).
+  const { rows } = await db.query<SummaryRow>(
+    `WITH ${SELECTED("interaction_rollups")},
+    totals AS (
+      SELECT mcp_id, sum(finished) AS finished, sum(succeeded) AS succeeded, sum(samples) AS samples,
+        sum(sum_ms) AS sum_ms, min(min_ms) AS min_ms, max(max_ms) AS max_ms
+      FROM sel GROUP BY GROUPING SETS ((mcp_id), ())
+    ),
+    hist AS (
+      SELECT s.mcp_id, u.bucket, sum(u.n) AS n
+      FROM sel s, unnest(s.hist_buckets, s.hist_counts) AS u(bucket, n)
+      GROUP BY GROUPING SETS ((s.mcp_id, u.bucket), (u.bucket))
+    ),
+    cumulative AS (
+      SELECT mcp_id, bucket, sum(n) OVER (PARTITION BY mcp_id ORDER BY bucket) AS upto, sum(n) OVER (PARTITION BY mcp_id) AS total
+      FROM hist
+    ),
+    ranks AS (
+      SELECT mcp_id,
+        min(bucket) FILTER (WHERE upto >= ceil(0.50 * total)) AS p50,
+        min(bucket) FILTER (WHERE upto >= ceil(0.95 * total)) AS p95,
+        min(bucket) FILTER (WHERE upto >= ceil(0.99 * total)) AS p99
+      FROM cumulative GROUP BY mcp_id
+    )
+    SELECT t.mcp_id, t.finished::text, t.succeeded::text, t.samples::text, COALESCE(t.sum_ms, 0) AS sum_ms, t.min_ms, t.max_ms,
+      LEAST(GREATEST(interaction_bucket_ms(r.p50), t.min_ms), t.max_ms) AS p50_ms,
+      LEAST(GREATEST(interaction_bucket_ms(r.p95), t.min_ms), t.max_ms) AS p95_ms,
+      LEAST(GREATEST(interaction_bucket_ms(r.p99), t.min_ms), t.max_ms) AS p99_ms
+    FROM totals t LEFT JOIN ranks r ON r.mcp_id IS NOT DISTINCT FROM t.mcp_id`,
+    pieceParams(pieces, mcpId, mcpIds),
+  );
+  return rows;
+}
+
+/** Finished interactions per hour over the pieces (hours with none are absent). */
+export async function hourlyCounts(db: Db, pieces: readonly RollupPiece[], mcpId: string): Promise<HourRow[]> {
+  const { rows } = await db.query<HourRow>(
+    `WITH ${SELECTED("interaction_rollups")}
+    SELECT date_trunc('hour', bucket_start, 'UTC') AS hour, sum(finished)::text AS finished, sum(succeeded)::text AS succeeded
+    FROM sel GROUP BY 1 ORDER BY 1`,
+    pieceParams(pieces, mcpId, null),
+  );
+  return rows;
+}
+
+/** The `limit` most frequent error codes over the pieces, most frequent first. */
+export async function topErrorCodes(db: Db, pieces: readonly RollupPiece[], mcpId: string, limit: number): Promise<ErrorCodeRow[]> {
+  const { rows } = await db.query<ErrorCodeRow>(
+    `WITH ${SELECTED("interaction_error_rollups")}
+    SELECT error_code, sum(failed)::text AS failed, max(last_at) AS last_at
+    FROM sel GROUP BY error_code ORDER BY sum(failed) DESC, error_code COLLATE "C" LIMIT $6`,
+    [...pieceParams(pieces, mcpId, null), limit],
+  );
+  return rows;
+}

@@ -1,0 +1,92 @@
+/**
+ * The rollup job: keeps the per-MCP minute, hour and day rollups of finished interactions up to
+ * date (migration 0005), off the ingest path.
+ *
+ * Each run, on whichever replica takes the rollup lock (the others skip it), repeats until the
+ * queue is empty: take up to `chunk` queued minutes; recompute them from the summaries, then the
+ * hours and days above them from the level below; remove the queue rows handled. Each round is one
+ * REPEATABLE READ transaction, so a change committed during a round stays queued for the next one
+ * and nothing is missed. Metrics therefore lag ingest by at most about one interval.
+ */
+import type { Pool } from "pg";
+import type { Logger } from "pino";
+import { withTransaction } from "../../store/transaction.js";
+import * as rq from "./rollup-queries.js";
+
+/** Tuning; every field has a production default. */
+export interface RollupOptions {
+  /** How often a run starts (ms). Default 5 s. */
+  intervalMs?: number;
+  /** Queued minutes handled per transaction. Default 20,000. */
+  chunk?: number;
+}
+
+/** What one run did. */
+export interface RollupRun {
+  /** False when another replica held the lock (this run did nothing). */
+  ran: boolean;
+  /** Distinct (MCP, minute) pairs recomputed. */
+  minutes: number;
+}
+
+/** See the module comment. */
+export class RollupJob {
+  readonly #pool: Pool;
+  readonly #logger: Logger;
+  readonly #options: Required<RollupOptions>;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<unknown> | undefined;
+  #closed = false;
+
+  constructor(pool: Pool, logger: Logger, options: RollupOptions = {}) {
+    this.#pool = pool;
+    this.#logger = logger.child({ component: "rollups" });
+    this.#options = { intervalMs: 5_000, chunk: 20_000, ...options };
+  }
+
+  /** Runs now, then every interval (a run never overlaps the previous one). */
+  start(): void {
+    const tick = () => {
+      if (this.#closed) return;
+      this.#running = this.runOnce()
+        .catch((err: unknown) => this.#logger.warn({ err }, "rollup run failed; the next one retries"))
+        .finally(() => {
+          if (!this.#closed) this.#timer = setTimeout(tick, this.#options.intervalMs).unref();
+        });
+    };
+    tick();
+  }
+
+  /** Stops the schedule and waits for a run in progress. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    await this.#running;
+  }
+
+  /** One run: rounds until the queue is empty (see the module comment). */
+  async runOnce(): Promise<RollupRun> {
+    const run: RollupRun = { ran: false, minutes: 0 };
+    for (;;) {
+      const round = await withTransaction(
+        this.#pool,
+        async (client) => {
+          if (!(await rq.tryLockRollups(client))) return undefined;
+          const marks = await rq.takeMarks(client, this.#options.chunk);
+          if (marks > 0) {
+            await rq.recomputeMinutes(client);
+            await rq.recomputeHours(client);
+            await rq.recomputeDays(client);
+            await rq.clearMarks(client);
+          }
+          return marks;
+        },
+        "BEGIN ISOLATION LEVEL REPEATABLE READ",
+      );
+      if (round === undefined) return run;
+      run.ran = true;
+      run.minutes += round;
+      if (round < this.#options.chunk || this.#closed) return run;
+    }
+  }
+}

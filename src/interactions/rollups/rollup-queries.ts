@@ -1,0 +1,158 @@
+/**
+ * SQL of the rollup job (see migration 0005 for the tables and the queue trigger). Every statement
+ * runs inside the job's REPEATABLE READ transaction, so all of them see the same summaries and the
+ * same queue rows, and deleting "the queue rows handled" deletes exactly those that were read.
+ */
+import type { PoolClient } from "pg";
+
+/** Only one replica runs the job at a time ("mcpc" and "rlup" as two int4 keys). */
+const ROLLUP_LOCK = "1835233379, 1919708528";
+
+/** A rollup level: its name in the tables and its length. */
+interface Grain {
+  name: "minute" | "hour" | "day";
+  interval: string;
+}
+const MINUTE: Grain = { name: "minute", interval: "1 minute" };
+const HOUR: Grain = { name: "hour", interval: "1 hour" };
+const DAY: Grain = { name: "day", interval: "1 day" };
+
+/** Takes the job's lock for this transaction, or returns false when another replica holds it. */
+export async function tryLockRollups(client: PoolClient): Promise<boolean> {
+  const { rows } = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock(${ROLLUP_LOCK}) AS locked`);
+  return rows[0]!.locked;
+}
+
+/**
+ * Copies up to `limit` queued (mcp_id, minute) pairs, oldest minutes first, into the
+ * transaction's temporary table rollup_marks; returns how many.
+ */
+export async function takeMarks(client: PoolClient, limit: number): Promise<number> {
+  // Why a temporary table: the statements below all join the same marks, and the queue may hold
+  // one row per finished interaction where the marks are distinct.
+  await client.query(`CREATE TEMPORARY TABLE rollup_marks ON COMMIT DROP AS
+    SELECT mcp_id, minute FROM (SELECT DISTINCT mcp_id, minute FROM interaction_rollup_queue) q
+    ORDER BY minute LIMIT $1`, [limit]);
+  const { rows } = await client.query<{ n: string }>("SELECT count(*) AS n FROM rollup_marks");
+  return Number(rows[0]!.n);
+}
+
+/** Recomputes the minute rollups of the marked minutes from the interaction summaries. */
+export async function recomputeMinutes(client: PoolClient): Promise<void> {
+  await deleteMarked(client, MINUTE, "SELECT mcp_id, minute AS bucket_start FROM rollup_marks");
+  // Why group by bucket first: the histogram arrays are built from one row per (minute, MCP,
+  // bucket); the NULL bucket gathers interactions without a processing time (samples 0).
+  await client.query(`
+    INSERT INTO interaction_rollups (grain, bucket_start, mcp_id, finished, succeeded, samples, sum_ms, min_ms, max_ms, hist_buckets, hist_counts)
+    SELECT 'minute', b.minute, b.mcp_id, sum(b.finished), sum(b.succeeded), sum(b.samples), sum(b.sum_ms), min(b.min_ms), max(b.max_ms),
+      COALESCE(array_agg(b.bucket ORDER BY b.bucket) FILTER (WHERE b.bucket IS NOT NULL), '{}'),
+      COALESCE(array_agg(b.samples ORDER BY b.bucket) FILTER (WHERE b.bucket IS NOT NULL), '{}')
+    FROM (
+      SELECT i.minute, i.mcp_id, interaction_ms_bucket(i.ms) AS bucket,
+        count(*) AS finished, count(*) FILTER (WHERE i.success) AS succeeded, count(i.ms) AS samples,
+        COALESCE(sum(i.ms), 0) AS sum_ms, min(i.ms) AS min_ms, max(i.ms) AS max_ms
+      FROM (
+        -- Negative times (clock skew) count as 0; NULL (unknown) stays out of the time figures.
+        SELECT m.minute, m.mcp_id, i.success, CASE WHEN i.processing_ms < 0 THEN 0 ELSE i.processing_ms END AS ms
+        FROM rollup_marks m
+        JOIN interactions i ON i.mcp_id = m.mcp_id AND i.ended_at >= m.minute AND i.ended_at < m.minute + interval '1 minute'
+      ) i
+      GROUP BY 1, 2, 3
+    ) b
+    GROUP BY b.minute, b.mcp_id`);
+  await deleteMarkedErrors(client, MINUTE, "SELECT mcp_id, minute AS bucket_start FROM rollup_marks");
+  await client.query(`
+    INSERT INTO interaction_error_rollups (grain, bucket_start, mcp_id, error_code, failed, last_at)
+    SELECT 'minute', m.minute, m.mcp_id, i.error_code, count(*), max(i.ended_at)
+    FROM rollup_marks m
+    JOIN interactions i ON i.mcp_id = m.mcp_id AND i.ended_at >= m.minute AND i.ended_at < m.minute + interval '1 minute'
+    WHERE NOT i.success
+    GROUP BY 2, 3, 4`);
+}
+
+/** Recomputes the hour rollups above the marked minutes from their minute rollups. */
+export async function recomputeHours(client: PoolClient): Promise<void> {
+  await rollUp(client, MINUTE, HOUR);
+}
+
+/** Recomputes the day rollups above the marked minutes from their hour rollups. */
+export async function recomputeDays(client: PoolClient): Promise<void> {
+  await rollUp(client, HOUR, DAY);
+}
+
+/** Removes the queue rows the marks came from (only those this transaction saw). */
+export async function clearMarks(client: PoolClient): Promise<void> {
+  await client.query(`DELETE FROM interaction_rollup_queue q USING rollup_marks m WHERE q.mcp_id = m.mcp_id AND q.minute = m.minute`);
+}
+
+/** Deletes up to `limit` rollup rows whose bucket ended before `before`; returns how many. */
+export async function trimRollups(client: PoolClient, before: Date, limit: number): Promise<number> {
+  // Why by bucket end: a day row that still covers kept interactions stays.
+  const { rowCount } = await client.query(
+    `DELETE FROM interaction_rollups WHERE ctid IN (
+       SELECT ctid FROM interaction_rollups
+        WHERE bucket_start < $1 AND bucket_start + CASE grain WHEN 'minute' THEN interval '1 minute' WHEN 'hour' THEN interval '1 hour' ELSE interval '1 day' END <= $1
+        LIMIT $2)`,
+    [before, limit],
+  );
+  const errors = await client.query(
+    `DELETE FROM interaction_error_rollups WHERE ctid IN (
+       SELECT ctid FROM interaction_error_rollups
+        WHERE bucket_start < $1 AND bucket_start + CASE grain WHEN 'minute' THEN interval '1 minute' WHEN 'hour' THEN interval '1 hour' ELSE interval '1 day' END <= $1
+        LIMIT $2)`,
+    [before, limit],
+  );
+  return (rowCount ?? 0) + (errors.rowCount ?? 0);
+}
+
+/** The marked buckets of `grain` (distinct (mcp_id, bucket_start)), as SQL. */
+function markedBuckets(grain: Grain): string {
+  return `SELECT DISTINCT mcp_id, date_trunc('${grain.name}', minute, 'UTC') AS bucket_start FROM rollup_marks`;
+}
+
+/** Replaces the marked `parent` rollups with the merge of their `child` rollups. */
+async function rollUp(client: PoolClient, child: Grain, parent: Grain): Promise<void> {
+  await deleteMarked(client, parent, markedBuckets(parent));
+  // Why a lateral histogram merge: each parent sums its children's bucket counts bucket by bucket;
+  // a parent whose children are all gone gets no row (the DELETE above removed it).
+  await client.query(`
+    INSERT INTO interaction_rollups (grain, bucket_start, mcp_id, finished, succeeded, samples, sum_ms, min_ms, max_ms, hist_buckets, hist_counts)
+    SELECT '${parent.name}', t.bucket_start, t.mcp_id, t.finished, t.succeeded, t.samples, t.sum_ms, t.min_ms, t.max_ms,
+      COALESCE(h.buckets, '{}'), COALESCE(h.counts, '{}')
+    FROM (
+      SELECT p.bucket_start, p.mcp_id, sum(r.finished) AS finished, sum(r.succeeded) AS succeeded, sum(r.samples) AS samples,
+        sum(r.sum_ms) AS sum_ms, min(r.min_ms) AS min_ms, max(r.max_ms) AS max_ms
+      FROM (${markedBuckets(parent)}) p
+      JOIN interaction_rollups r ON r.grain = '${child.name}' AND r.mcp_id = p.mcp_id
+        AND r.bucket_start >= p.bucket_start AND r.bucket_start < p.bucket_start + interval '${parent.interval}'
+      GROUP BY 1, 2
+    ) t
+    LEFT JOIN LATERAL (
+      SELECT array_agg(x.bucket ORDER BY x.bucket) AS buckets, array_agg(x.n ORDER BY x.bucket) AS counts
+      FROM (
+        SELECT u.bucket, sum(u.n)::bigint AS n
+        FROM interaction_rollups r, unnest(r.hist_buckets, r.hist_counts) AS u(bucket, n)
+        WHERE r.grain = '${child.name}' AND r.mcp_id = t.mcp_id
+          AND r.bucket_start >= t.bucket_start AND r.bucket_start < t.bucket_start + interval '${parent.interval}'
+        GROUP BY u.bucket
+      ) x
+    ) h ON true`);
+  await deleteMarkedErrors(client, parent, markedBuckets(parent));
+  await client.query(`
+    INSERT INTO interaction_error_rollups (grain, bucket_start, mcp_id, error_code, failed, last_at)
+    SELECT '${parent.name}', p.bucket_start, p.mcp_id, r.error_code, sum(r.failed), max(r.last_at)
+    FROM (${markedBuckets(parent)}) p
+    JOIN interaction_error_rollups r ON r.grain = '${child.name}' AND r.mcp_id = p.mcp_id
+      AND r.bucket_start >= p.bucket_start AND r.bucket_start < p.bucket_start + interval '${parent.interval}'
+    GROUP BY 2, 3, 4`);
+}
+
+async function deleteMarked(client: PoolClient, grain: Grain, buckets: string): Promise<void> {
+  await client.query(`DELETE FROM interaction_rollups r USING (${buckets}) p
+    WHERE r.grain = '${grain.name}' AND r.bucket_start = p.bucket_start AND r.mcp_id = p.mcp_id`);
+}
+
+async function deleteMarkedErrors(client: PoolClient, grain: Grain, buckets: string): Promise<void> {
+  await client.query(`DELETE FROM interaction_error_rollups r USING (${buckets}) p
+    WHERE r.grain = '${grain.name}' AND r.bucket_start = p.bucket_start AND r.mcp_id = p.mcp_id`);
+}
