@@ -158,7 +158,7 @@ export async function startCoordinator(config: Config, options: StartOptions): P
       lifecycle,
       interactions: interactionService(ingest, authenticator, {
         ...registryHandlers(registry, ingest.limits),
-        ...interactionReadHandlers(database.pool),
+        ...interactionReadHandlers(database.pool, { staleAfterMs: registry.staleAfterMs }),
         ...statsHandlers({ pool: database.pool, ingest, registry }),
       }),
       humanLoop: humanLoopService(humanLoop),

@@ -20,7 +20,8 @@ export const file_coordinator_v1_performance_metrics: GenFile = /*@__PURE__*/
 
 /**
  * Computes performance metrics for one MCP or all of them over a period. Metrics count
- * interactions that finished (completed or failed) within the period, by ended_at.
+ * interactions that finished (completed or failed) within the period, by ended_at (the MCP's
+ * clock). The period is widened to whole minutes: start rounded down, end rounded up.
  *
  * @generated from message coordinator.v1.GetPerformanceMetricsRequest
  */
@@ -39,7 +40,7 @@ export type GetPerformanceMetricsRequest = Message<"coordinator.v1.GetPerformanc
    */
   period: {
     /**
-     * A period ending now.
+     * A period ending with the current minute (included).
      *
      * @generated from field: coordinator.v1.MetricsWindow window = 2;
      */
@@ -57,7 +58,8 @@ export type GetPerformanceMetricsRequest = Message<"coordinator.v1.GetPerformanc
   } | { case: undefined; value?: undefined };
 
   /**
-   * How many error codes top_error_codes lists. 0: 10. At most 100.
+   * How many error codes top_error_codes lists. 0: 10. At most 100 (INVALID_ARGUMENT
+   * "top_error_codes_limit" otherwise).
    *
    * @generated from field: int32 top_error_codes_limit = 4;
    */
@@ -186,7 +188,8 @@ export const PerformanceSummarySchema: GenMessage<PerformanceSummary> = /*@__PUR
   messageDesc(file_coordinator_v1_performance_metrics, 2);
 
 /**
- * Statistics of processing times. Every field is unset when there is no sample.
+ * Statistics of processing times (the reported processing_time, else end minus start; negative
+ * times from clock skew count as 0). Every field but samples is unset when there is no sample.
  *
  * @generated from message coordinator.v1.ProcessingTimeStats
  */
@@ -220,21 +223,22 @@ export type ProcessingTimeStats = Message<"coordinator.v1.ProcessingTimeStats"> 
   max?: Duration | undefined;
 
   /**
-   * Median (50th percentile), computed in the database.
+   * Median (50th percentile), computed in the database: the nearest-rank value, read from
+   * log-scale buckets, so within 2% of the exact value (and never outside min..max).
    *
    * @generated from field: google.protobuf.Duration p50 = 5;
    */
   p50?: Duration | undefined;
 
   /**
-   * 95th percentile.
+   * 95th percentile (same method).
    *
    * @generated from field: google.protobuf.Duration p95 = 6;
    */
   p95?: Duration | undefined;
 
   /**
-   * 99th percentile.
+   * 99th percentile (same method).
    *
    * @generated from field: google.protobuf.Duration p99 = 7;
    */
