@@ -8,6 +8,7 @@ import { listAnswers, type DecisionRow } from "./decision-queries.js";
 import { answersByDecision, toDecision } from "./decision-mapping.js";
 import { InvalidFieldError } from "./errors.js";
 import { decodeKeysetToken, encodeKeysetToken, POSTGRES_TIMESTAMPTZ } from "../store/keyset-token.js";
+import { pageSizeOf } from "../store/page-size.js";
 
 /** The filters and paging of one ListDecisions call. */
 export interface ListQuery {
@@ -18,13 +19,9 @@ export interface ListQuery {
   assignee: string;
 }
 
-const DEFAULT_PAGE = 50;
-const MAX_PAGE = 500;
-
 /** One page of decisions and the token of the next (empty on the last page). */
 export async function listDecisions(pool: Pool, query: ListQuery): Promise<{ decisions: Decision[]; nextPageToken: string }> {
-  if (query.pageSize < 0) throw new InvalidFieldError("page_size", `must be 0 or more; got ${query.pageSize}`);
-  const size = Math.min(query.pageSize || DEFAULT_PAGE, MAX_PAGE);
+  const size = pageSizeOf(query.pageSize, (problem) => new InvalidFieldError("page_size", problem));
   const filters = [query.workflowId, [...query.statuses].sort(), query.assignee];
   const after = query.pageToken ? readToken(query.pageToken, filters) : undefined;
   // Why one statement with optional filters: each `$n = '' OR ...` folds away per call, and the

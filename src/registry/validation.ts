@@ -2,6 +2,7 @@
  * The registry's input rules, from the comments of proto/coordinator/v1/registry.proto. Every
  * failure is a RegistryError naming the request field a client can fix ("info.endpoints[2].url").
  */
+import { pageSizeOf } from "../store/page-size.js";
 import { RegistryError, type McpInfo, type RoutingConfig } from "./types.js";
 
 /** An MCP id: 1 to 128 characters from [A-Za-z0-9._:-] (the contract's pattern). */
@@ -17,10 +18,6 @@ const WEIGHT_MAX = 100;
 // routing_max_concurrency is a Postgres integer; uint32 values above this cannot be stored.
 const INT32_MAX = 2 ** 31 - 1;
 
-/** ListMcps page size when the request says 0. */
-export const DEFAULT_PAGE_SIZE = 50;
-/** Larger page sizes are clamped to this. */
-export const MAX_PAGE_SIZE = 500;
 
 /** @throws RegistryError (invalid) when `mcpId` does not match {@link MCP_ID_PATTERN}. */
 export function checkMcpId(mcpId: string, field = "mcp_id"): void {
@@ -93,8 +90,7 @@ export function checkRouting(routing: RoutingConfig): RoutingConfig {
 
 /** @returns the effective page size. @throws RegistryError (invalid) when negative. */
 export function checkPageSize(pageSize: number): number {
-  if (!Number.isInteger(pageSize) || pageSize < 0) throw invalid("page_size", `must be 0 (default ${DEFAULT_PAGE_SIZE}) or positive; got ${pageSize}`);
-  return pageSize === 0 ? DEFAULT_PAGE_SIZE : Math.min(pageSize, MAX_PAGE_SIZE);
+  return pageSizeOf(pageSize, (problem) => invalid("page_size", problem));
 }
 
 /** @throws RegistryError (invalid) when the capability filter could never match. */

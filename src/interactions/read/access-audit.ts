@@ -5,6 +5,7 @@
 import { create, toJson, type DescMessage, type JsonObject, type MessageShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Pool } from "pg";
+import { pageSizeOf } from "../../store/page-size.js";
 import { AccessAuditEntrySchema, type AccessAuditEntry, type ListAccessAuditRequest } from "../../../gen/coordinator/v1/access_audit_pb.js";
 import { decodeKeysetToken, encodeKeysetToken, POSTGRES_TIMESTAMPTZ } from "../../store/keyset-token.js";
 import { timeBounds } from "./interaction-reads.js";
@@ -46,17 +47,13 @@ interface AuditRow {
   decrypted: boolean;
 }
 
-const DEFAULT_PAGE = 50;
-const MAX_PAGE = 500;
-
 /**
  * One page of audit rows, newest first.
  *
  * @throws QueryError invalid_argument naming "page_size", "time_range" or "page_token".
  */
 export async function listAccessAudit(pool: Pool, request: ListAccessAuditRequest): Promise<{ entries: AccessAuditEntry[]; nextPageToken: string }> {
-  if (request.pageSize < 0) throw invalidField("page_size", `must be 0 or more; got ${request.pageSize}`);
-  const size = Math.min(request.pageSize || DEFAULT_PAGE, MAX_PAGE);
+  const size = pageSizeOf(request.pageSize, (problem) => invalidField("page_size", problem));
   const { from, to } = timeBounds(request.timeRange);
   const filters = [request.principal, request.method, from?.toISOString() ?? "", to?.toISOString() ?? ""];
   let after: string[] | undefined;

@@ -7,6 +7,7 @@ import type { Interaction, StoredEvent } from "../../../gen/coordinator/v1/inter
 import type { GetInteractionRequest, ListInteractionsRequest } from "../../../gen/coordinator/v1/interaction_query_pb.js";
 import type { TimeRange } from "../../../gen/coordinator/v1/time_range_pb.js";
 import { MCP_ID_PATTERN } from "../../registry/validation.js";
+import { pageSizeOf } from "../../store/page-size.js";
 import { decodeKeysetToken, encodeKeysetToken, POSTGRES_TIMESTAMPTZ } from "../../store/keyset-token.js";
 import { findInteractions, listInteractionEvents, listInteractionPage, type InteractionFilter, type InteractionPosition } from "./interaction-queries.js";
 import { toInteraction, toStoredEvent } from "./interaction-mapping.js";
@@ -14,8 +15,6 @@ import { invalidField, QueryError } from "./query-error.js";
 
 /** An interaction id as ingest admits it: no control characters (see validate.ts). */
 const ID_TEXT = /^[^\u0000-\u001f\u007f]{1,1024}$/;
-const DEFAULT_PAGE = 50;
-const MAX_PAGE = 500;
 /** How many MCPs a refusal for an ambiguous interaction_id names. */
 const NAMED_MCPS = 5;
 
@@ -48,9 +47,8 @@ export async function getInteraction(pool: Pool, request: GetInteractionRequest)
  * @throws QueryError invalid_argument naming "page_size", "time_range", "status" or "page_token".
  */
 export async function listInteractions(pool: Pool, request: ListInteractionsRequest): Promise<{ interactions: Interaction[]; nextPageToken: string }> {
-  if (request.pageSize < 0) throw invalidField("page_size", `must be 0 or more; got ${request.pageSize}`);
+  const size = pageSizeOf(request.pageSize, (problem) => invalidField("page_size", problem));
   if (request.status < 0 || request.status > 4) throw invalidField("status", `unknown status ${request.status}`);
-  const size = Math.min(request.pageSize || DEFAULT_PAGE, MAX_PAGE);
   const filter: InteractionFilter = {
     mcpId: request.mcpId,
     status: request.status,
