@@ -17,11 +17,16 @@ export interface StatsSources {
   registry: Registry;
 }
 
+/** How long GetStats waits for the database totals before answering without them. */
+const TOTALS_WAIT_MS = 3_000;
+
 /** The GetStats handler, for interactionService's `extra`. */
 export function statsHandlers({ pool, ingest, registry }: StatsSources) {
   return {
     async getStats() {
-      const totals = await databaseTotals(pool, registry.staleAfterMs);
+      // Why not fail: while the database is unreachable the replica's own counters (the writer
+      // not running, the queue growing) are exactly what an SRE needs to see.
+      const totals = await withinTime(databaseTotals(pool, registry.staleAfterMs), TOTALS_WAIT_MS);
       const writer = ingest.writer.stats();
       const counters = ingest.counters;
       return create(GetStatsResponseSchema, {
@@ -44,7 +49,7 @@ export function statsHandlers({ pool, ingest, registry }: StatsSources) {
           // WatchInteractions is not served yet (issue 5).
           openWatchers: 0,
         },
-        database: {
+        database: totals && {
           eventsStored: BigInt(totals.eventsStored),
           interactionsTotal: BigInt(totals.interactionsTotal),
           interactionsActive: BigInt(totals.interactionsActive),
@@ -57,4 +62,15 @@ export function statsHandlers({ pool, ingest, registry }: StatsSources) {
       });
     },
   };
+}
+
+/** The promise's value, or undefined when it fails or takes longer than `ms`. */
+async function withinTime<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms, undefined)));
+  try {
+    return await Promise.race([promise.catch(() => undefined), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -5,26 +5,37 @@
 import { expect } from "chai";
 import { Status } from "nice-grpc";
 import { EventKind } from "../../gen/coordinator/v1/interaction_event_pb.js";
+import { InteractionService } from "../../gen/coordinator/v1/interaction_service_pb.js";
 import { createKey } from "../../src/auth/keys.js";
+import { clientFor } from "../support/clients.js";
 import { startTestCoordinator, type TestCoordinator } from "../support/coordinator.js";
-import { adminPool } from "../support/database.js";
+import { adminPool, waitFor } from "../support/database.js";
 import { event } from "./events.js";
 import { acksOf, openRawStream, type RawStream } from "./stream-client.js";
 
 describe("ingest when the database is down", () => {
   let server: TestCoordinator;
   const streams: RawStream[] = [];
+  const channels: { close(): void }[] = [];
   before(async () => {
-    server = await startTestCoordinator({ unavailableAfterMs: 1_000, maxStreamAgeMs: 60_000 });
+    // A long key cache: GetStats is still authorized while the database is unreachable.
+    server = await startTestCoordinator({ unavailableAfterMs: 5_000, maxStreamAgeMs: 60_000 }, { authCacheTtlMs: 120_000 });
   });
   after(async () => {
     for (const stream of streams) stream.dispose();
+    for (const channel of channels) channel.close();
     await adminPool().query(`ALTER DATABASE "${server.databaseName}" WITH ALLOW_CONNECTIONS true`);
     await server.stop();
   });
 
-  it("acks nothing and ends the stream with UNAVAILABLE after the configured time", async () => {
+  it("acks nothing, shows the writer stopped in GetStats, and ends the stream with UNAVAILABLE after the configured time", async () => {
     const { token } = await createKey(server.coordinator.pool, { role: "mcp", mcpId: "patient-mcp" });
+    const operator = await createKey(server.coordinator.pool, { role: "operator", principal: "sre" });
+    const { client: stats, channel } = clientFor(InteractionService, server.address, operator.token);
+    channels.push(channel);
+    const healthy = await stats.getStats({});
+    expect(healthy.ingest!.writerRunning).to.equal(true);
+    expect(healthy.database).to.not.equal(undefined);
     const stream = openRawStream(server.address, token);
     streams.push(stream);
     stream.send({ frame: { case: "hello", value: {} } });
@@ -35,6 +46,11 @@ describe("ingest when the database is down", () => {
     for (let seq = 1n; seq <= 5n; seq++) {
       stream.send({ frame: { case: "event", value: { ...event(EventKind.STARTED, `down-${seq}`, Date.now()), seq } } });
     }
+    await waitFor(() => !server.coordinator.ingest.writer.stats().running, { timeoutMs: 5_000, message: "writer retrying" });
+    const down = await stats.getStats({});
+    expect(down.ingest!.writerRunning).to.equal(false);
+    expect(down.ingest!.writerQueueDepth).to.be.greaterThan(0);
+    expect(down.database, "no totals from an unreachable database").to.equal(undefined);
     const end = await stream.ended;
     expect(Status[end.code]).to.equal("UNAVAILABLE");
     expect(end.details).to.contain("database unavailable").and.contain("resend unacked events");

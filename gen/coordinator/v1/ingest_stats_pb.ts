@@ -66,7 +66,8 @@ export type GetStatsResponse = Message<"coordinator.v1.GetStatsResponse"> & {
   ingest?: IngestCounters | undefined;
 
   /**
-   * Totals over all replicas, from the database.
+   * Totals over all replicas, from the database. Unset when the database could not be read within
+   * a few seconds (the replica's own counters are returned all the same).
    *
    * @generated from field: coordinator.v1.DatabaseTotals database = 5;
    */
