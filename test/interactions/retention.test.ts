@@ -88,6 +88,36 @@ describe("retention", function () {
     expect(after.partitions).to.include(month(next));
   });
 
+  it("trims the rollups whose buckets ended before the cutoff, at every grain", async () => {
+    const cutoff = Date.UTC(2025, 1, 15, 12, 30);
+    const rollup = (grain: string, at: number) =>
+      database.pool.query(
+        `INSERT INTO interaction_rollups VALUES ($1, $2, 'ret-mcp', 1, 1, 0, 0, NULL, NULL, '{}', '{}')`,
+        [grain, new Date(at)],
+      );
+    const errors = (grain: string, at: number) =>
+      database.pool.query(`INSERT INTO interaction_error_rollups VALUES ($1, $2, 'ret-mcp', 'E', 1, $2)`, [grain, new Date(at)]);
+    // Ended before the cutoff: the minute and hour before it, the day before.
+    for (const [grain, at] of [["minute", cutoff - 60_000], ["hour", cutoff - 90 * 60_000], ["day", Date.UTC(2025, 1, 14)]] as const) {
+      await rollup(grain, at);
+      await errors(grain, at);
+    }
+    // Still covering kept time: the cutoff's own minute, hour and day.
+    for (const [grain, at] of [["minute", cutoff], ["hour", Date.UTC(2025, 1, 15, 12)], ["day", Date.UTC(2025, 1, 15)]] as const) {
+      await rollup(grain, at);
+      await errors(grain, at);
+    }
+    const run = await new RetentionJob(database.pool, testLogger(), { retentionMs: Date.now() - cutoff }).runOnce();
+    expect(run.trimmedRollups).to.equal(6);
+    const kept = await database.pool.query<{ grain: string; at: Date }>("SELECT grain, bucket_start AS at FROM interaction_rollups ORDER BY 1");
+    expect(kept.rows.map((r) => [r.grain, r.at.toISOString()])).to.deep.equal([
+      ["day", "2025-02-15T00:00:00.000Z"],
+      ["hour", "2025-02-15T12:00:00.000Z"],
+      ["minute", "2025-02-15T12:30:00.000Z"],
+    ]);
+    expect((await database.pool.query("SELECT 1 FROM interaction_error_rollups")).rowCount).to.equal(3);
+  });
+
   it("runs once when two replicas start it together, and a second run changes nothing", async () => {
     const a = new RetentionJob(database.pool, testLogger());
     const b = new RetentionJob(database.pool, testLogger());
