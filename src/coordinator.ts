@@ -96,12 +96,14 @@ export interface StartOptions {
  */
 export async function startCoordinator(config: Config, options: StartOptions): Promise<Coordinator> {
   const { logger } = options;
-  const database = await openDatabase(config, logger);
+  // Unique among live replicas: host, pid and a random suffix (pids repeat across containers).
+  const instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  // Why the instance in application_name: pg_stat_activity then tells replicas apart (63 bytes
+  // is Postgres's limit; the embedded server's last-user check matches "mcp-coordinator %").
+  const database = await openDatabase(config, logger, `mcp-coordinator ${instanceId}`.slice(0, 63));
   const health = new HealthState(SERVICE_NAMES.filter((name) => name !== "grpc.health.v1.Health"));
   const lifecycle = new Lifecycle();
   const authenticator = new Authenticator(database.pool, { cacheTtlMs: options.authCacheTtlMs ?? 5_000 });
-  // Unique among live replicas: host, pid and a random suffix (pids repeat across containers).
-  const instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
   const registry = new Registry(database.pool, logger, {
     instanceId,
     version: VERSION,

@@ -22,14 +22,18 @@ export interface Database {
 /**
  * Opens the database named by the configuration.
  *
+ * @param applicationName - what the pool's connections show in pg_stat_activity (default
+ *   "mcp-coordinator"); an application_name in DATABASE_URL wins.
+ *
  * @throws when the embedded server cannot start; the message says why (port, permissions, disk).
  */
 export async function openDatabase(
   config: Pick<Config, "databaseUrl" | "dataDir" | "embeddedPgPort" | "dbPoolSize">,
   logger: Logger,
+  applicationName?: string,
 ): Promise<Database> {
   if (config.databaseUrl) {
-    const pool = createPool(config.databaseUrl, logger, { max: config.dbPoolSize });
+    const pool = createPool(config.databaseUrl, logger, { max: config.dbPoolSize, applicationName });
     return { pool, embedded: false, close: once(() => pool.end()) };
   }
   const dataDir = path.resolve(config.dataDir);
@@ -39,7 +43,7 @@ export async function openDatabase(
     logger,
   });
   if (!server.owned) logger.info({ dataDir }, "joined the embedded PostgreSQL already running");
-  const pool = createPool(server.connectionString, logger, { max: config.dbPoolSize });
+  const pool = createPool(server.connectionString, logger, { max: config.dbPoolSize, applicationName });
   return {
     pool,
     embedded: server.owned,
