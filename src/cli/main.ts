@@ -6,9 +6,10 @@ import { parseArgs } from "node:util";
 import { ConfigError } from "../config/errors.js";
 import { configArgOptions, loadConfig } from "../config/load.js";
 import { KeyRequestError } from "../auth/keys.js";
-import { DecisionsCommandError, runDecisions } from "./decisions-command.js";
+import { runDecisions } from "./decisions-command.js";
 import { runKeys } from "./keys-command.js";
 import { runMigrate } from "./migrate-command.js";
+import { RemoteCallError } from "./remote.js";
 import { runServe } from "./serve.js";
 import { usage } from "./usage.js";
 import { UsageError } from "./usage-error.js";
@@ -84,7 +85,7 @@ main(process.argv.slice(2)).then(
       (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
     // A refused gRPC call already says what to do; no stack, no usage hint.
     process.stderr.write(`mcp-coordinator: ${(error as Error).message}\n`);
-    if (error instanceof DecisionsCommandError) {
+    if (error instanceof RemoteCallError) {
       process.exitCode = 1;
       return;
     }
