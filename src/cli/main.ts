@@ -7,6 +7,7 @@ import { ConfigError } from "../config/errors.js";
 import { configArgOptions, loadConfig } from "../config/load.js";
 import { KeyRequestError } from "../auth/keys.js";
 import { runDecisions } from "./decisions-command.js";
+import { runInteractions } from "./interactions-command.js";
 import { runKeys } from "./keys-command.js";
 import { runMigrate } from "./migrate-command.js";
 import { RemoteCallError } from "./remote.js";
@@ -38,6 +39,15 @@ const COMMAND_OPTIONS = {
   limit: { type: "string" },
   "page-token": { type: "string" },
   "after-revision": { type: "string" },
+  // interactions (also --mcp-id, --status, --limit, --page-token, --json above)
+  since: { type: "string" },
+  until: { type: "string" },
+  "request-type": { type: "string" },
+  success: { type: "string" },
+  session: { type: "string" },
+  window: { type: "string" },
+  interaction: { type: "string" },
+  kind: { type: "string", multiple: true },
 } as const;
 
 async function main(argv: string[]): Promise<number> {
@@ -68,6 +78,8 @@ async function main(argv: string[]): Promise<number> {
       return runKeys(config, rest, values);
     case "decisions":
       return runDecisions(config, rest, values);
+    case "interactions":
+      return runInteractions(config, rest, values);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
