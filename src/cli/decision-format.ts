@@ -2,11 +2,11 @@
  * How the decisions command prints decisions: tables for people, protobuf JSON for scripts.
  */
 import { toJson, type JsonValue } from "@bufbuild/protobuf";
-import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { DecisionAuditAction, type DecisionAuditEntry } from "../../gen/coordinator/v1/decision_audit_pb.js";
 import { DecisionSchema, DecisionStatus, type Decision } from "../../gen/coordinator/v1/decision_pb.js";
 import { ResponseAction, type DecisionResponse } from "../../gen/coordinator/v1/decision_response_pb.js";
 import { FieldType, type DecisionSpec } from "../../gen/coordinator/v1/decision_spec_pb.js";
+import { table, time } from "./text-table.js";
 
 /** "pending", "completed", ... */
 export function statusName(status: DecisionStatus): string {
@@ -16,10 +16,6 @@ export function statusName(status: DecisionStatus): string {
 /** The decision as protobuf JSON (what `--json` prints). */
 export function decisionJson(decision: Decision): JsonValue {
   return toJson(DecisionSchema, decision);
-}
-
-function time(ts: Timestamp | undefined): string {
-  return ts ? timestampDate(ts).toISOString().replace(/\.\d{3}Z$/, "Z") : "-";
 }
 
 /** The kind of answer asked for, in a few words: "confirmation", "selection (3 options)". */
@@ -56,14 +52,6 @@ export function responseSummary(response: DecisionResponse | undefined): string 
       break;
   }
   return `${action}${value ? `: ${value}` : ""}${response.comment ? ` (${response.comment})` : ""}`;
-}
-
-/** A plain table with a header row; empty cells show "-". */
-export function table(columns: readonly string[], rows: readonly (readonly string[])[]): string {
-  const cells = rows.map((row) => row.map((cell) => (cell === "" ? "-" : cell.replace(/\s+/g, " "))));
-  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
-  const format = (values: readonly string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join("  ").trimEnd();
-  return [format(columns), ...cells.map(format)].join("\n") + "\n";
 }
 
 /** The `decisions list` table. */

@@ -2,9 +2,8 @@
  * `mcp-coordinator decisions list | show | watch | respond | cancel`: the operator's console,
  * talking to a running coordinator over gRPC (HumanLoopService) with an API key.
  */
-import { readFile } from "node:fs/promises";
 import { fromJsonString, toJson } from "@bufbuild/protobuf";
-import { ClientError, Status } from "nice-grpc";
+import { ClientError } from "nice-grpc";
 import { DecisionAuditEntrySchema } from "../../gen/coordinator/v1/decision_audit_pb.js";
 import { DecisionStatus } from "../../gen/coordinator/v1/decision_pb.js";
 import { DecisionResponseSchema } from "../../gen/coordinator/v1/decision_response_pb.js";
@@ -14,14 +13,12 @@ import type { HumanLoop, StatusFilter } from "../client/human-loop-types.js";
 import { uuidv7 } from "../client/uuidv7.js";
 import { decisionJson, listTable, responseSummary, showText, specText, statusName, watchLine } from "./decision-format.js";
 import { lineReader, promptResponse } from "./decision-prompt.js";
+import { positiveInteger } from "./flag-values.js";
+import { explainCallError, RemoteCallError, remoteTarget, type RemoteFlags } from "./remote.js";
 import { UsageError } from "./usage-error.js";
 
 /** The parsed flags the decisions command reads. */
-export interface DecisionsFlags {
-  address?: string | undefined;
-  "api-key"?: string | undefined;
-  tls?: boolean | undefined;
-  "tls-ca"?: string | undefined;
+export interface DecisionsFlags extends RemoteFlags {
   json?: boolean | undefined;
   reason?: string | undefined;
   "response-key"?: string | undefined;
@@ -31,11 +28,6 @@ export interface DecisionsFlags {
   limit?: string | undefined;
   "page-token"?: string | undefined;
   "after-revision"?: string | undefined;
-}
-
-/** A call the server refused or could not serve: printed as "STATUS: details", exit status 1. */
-export class DecisionsCommandError extends Error {
-  override name = "DecisionsCommandError";
 }
 
 /**
@@ -49,12 +41,9 @@ export async function runDecisions(config: Config, args: string[], flags: Decisi
   if (!action || !actions.includes(action)) {
     throw new UsageError(`decisions needs ${actions.slice(0, -1).join(", ")} or cancel${action ? `; got "${action}"` : ""}`);
   }
-  const apiKey = flags["api-key"] ?? env.MCPC_API_KEY;
-  if (!apiKey) throw new UsageError("decisions needs an API key: --api-key <key> or MCPC_API_KEY (an operator or admin key)");
+  const target = await remoteTarget(config, flags, env, "decisions needs an API key: --api-key <key> or MCPC_API_KEY (an operator or admin key)");
   const humanLoop = createHumanLoop({
-    address: flags.address ?? clientAddress(config.listen),
-    apiKey,
-    tls: await clientTls(flags, env),
+    ...target,
     logger: stderrLogger(),
     // A person is waiting at the terminal: retry a dropped connection briefly, then say so.
     callRetryMs: 5_000,
@@ -62,7 +51,7 @@ export async function runDecisions(config: Config, args: string[], flags: Decisi
   try {
     return await run(humanLoop, action, rest, flags);
   } catch (error) {
-    if (error instanceof ClientError) throw new DecisionsCommandError(explain(error));
+    if (error instanceof ClientError) throw new RemoteCallError(explainCallError(error));
     throw error;
   } finally {
     humanLoop.close();
@@ -153,7 +142,7 @@ async function respond(humanLoop: HumanLoop, rest: string[], flags: DecisionsFla
   } else {
     const { decision } = await humanLoop.get(id);
     if (decision.status !== DecisionStatus.PENDING) {
-      throw new DecisionsCommandError(`FAILED_PRECONDITION: decision is already ${statusName(decision.status)}`);
+      throw new RemoteCallError(`FAILED_PRECONDITION: decision is already ${statusName(decision.status)}`);
     }
     const say = (text: string) => process.stdout.write(text);
     say(`${decision.title}\n${decision.message ? `\n${decision.message}\n` : ""}\n${specText(decision.spec)}`);
@@ -169,34 +158,6 @@ async function respond(humanLoop: HumanLoop, rest: string[], flags: DecisionsFla
     flags.json ? `${JSON.stringify(decisionJson(decision))}\n` : `answered ${decision.id}: now ${statusName(decision.status)}${decision.outcome ? `, outcome ${responseSummary(decision.outcome)}` : ""}\n`,
   );
   return 0;
-}
-
-/**
- * TLS for the connection: `--tls-ca <file>` (or MCPC_TLS_CA) trusts that PEM file's certificates
- * (a private CA, or a self-signed server certificate); `--tls` alone trusts the system's CAs.
- */
-async function clientTls(flags: DecisionsFlags, env: NodeJS.ProcessEnv): Promise<boolean | { rootCerts: Buffer }> {
-  const caFile = flags["tls-ca"] ?? env.MCPC_TLS_CA;
-  if (!caFile) return flags.tls === true;
-  try {
-    return { rootCerts: await readFile(caFile) };
-  } catch (error) {
-    throw new UsageError(`--tls-ca: cannot read ${caFile} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-}
-
-/** Where to reach the configured server from this host: a wildcard listen address means loopback. */
-export function clientAddress(listen: string): string {
-  const match = /^(.*):(\d+)$/.exec(listen);
-  if (!match || match[2] === "0") return "127.0.0.1:50051";
-  const host = ["0.0.0.0", "::", "[::]", ""].includes(match[1]!) ? "127.0.0.1" : match[1]!;
-  return `${host}:${match[2]}`;
-}
-
-function explain(error: ClientError): string {
-  if (error.code === Status.UNIMPLEMENTED) return `UNIMPLEMENTED: the server does not offer this yet (${error.details})`;
-  if (error.code === Status.UNAVAILABLE) return `UNAVAILABLE: cannot reach the coordinator (${error.details}); check --address, and --tls or --tls-ca <file> if it serves TLS`;
-  return `${Status[error.code]}: ${error.details}`;
 }
 
 function statuses(values: string[] | undefined): StatusFilter[] {
@@ -215,12 +176,6 @@ function oneId(rest: string[], action: string): string {
 
 function noMore(rest: string[], allowed: number, message: string): void {
   if (rest.length > allowed) throw new UsageError(message);
-}
-
-function positiveInteger(flag: string, raw: string): number {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} must be a whole number above 0; got "${raw}"`);
-  return n;
 }
 
 function nonNegativeInteger(flag: string, raw: string): bigint {

@@ -2,10 +2,9 @@
  * `mcp-coordinator keys create | list | revoke`: manage API keys directly in the database.
  */
 import type { Config } from "../config/options.js";
-import { parseDuration } from "../config/duration.js";
-import { ConfigError } from "../config/errors.js";
 import type { KeyRow } from "../auth/key-queries.js";
 import { createKey, listApiKeys, revokeApiKey } from "../auth/keys.js";
+import { pointInTime } from "./flag-values.js";
 import { UsageError } from "./usage-error.js";
 import { withDatabase } from "./with-database.js";
 
@@ -30,7 +29,7 @@ export async function runKeys(config: Config, args: string[], flags: KeysFlags):
   switch (action) {
     case "create": {
       if (!flags.role) throw new UsageError("keys create needs --role (mcp, workflow, operator or admin)");
-      const expiresAt = flags.expires ? parseExpiry(flags.expires) : undefined;
+      const expiresAt = flags.expires ? pointInTime("--expires", flags.expires, "ahead") : undefined;
       const { key, token } = await withDatabase(config, (pool) =>
         createKey(pool, { role: flags.role!, mcpId: flags["mcp-id"], name: flags.name, principal: flags.principal, expiresAt }),
       );
@@ -58,17 +57,6 @@ export async function runKeys(config: Config, args: string[], flags: KeysFlags):
     default:
       throw new UsageError(`keys needs create, list or revoke${action ? `; got "${action}"` : ""}`);
   }
-}
-
-function parseExpiry(raw: string): Date {
-  // Either a duration from now ("90d") or an absolute ISO 8601 time.
-  if (/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/.test(raw.trim())) return new Date(Date.now() + parseDuration(raw, "--expires"));
-  // A full date is required: a bare "3000" or "90" would otherwise parse as a year.
-  const at = /^\d{4}-\d{2}-\d{2}/.test(raw.trim()) ? new Date(raw) : new Date(Number.NaN);
-  if (Number.isNaN(at.getTime())) {
-    throw new ConfigError(`--expires must be a duration (90d, 12h) or an ISO 8601 time (2027-01-01T00:00:00Z); got "${raw}"`);
-  }
-  return at;
 }
 
 function describe(key: KeyRow) {

@@ -6,9 +6,11 @@ import { parseArgs } from "node:util";
 import { ConfigError } from "../config/errors.js";
 import { configArgOptions, loadConfig } from "../config/load.js";
 import { KeyRequestError } from "../auth/keys.js";
-import { DecisionsCommandError, runDecisions } from "./decisions-command.js";
+import { runDecisions } from "./decisions-command.js";
+import { runInteractions } from "./interactions-command.js";
 import { runKeys } from "./keys-command.js";
 import { runMigrate } from "./migrate-command.js";
+import { RemoteCallError } from "./remote.js";
 import { runServe } from "./serve.js";
 import { usage } from "./usage.js";
 import { UsageError } from "./usage-error.js";
@@ -37,6 +39,15 @@ const COMMAND_OPTIONS = {
   limit: { type: "string" },
   "page-token": { type: "string" },
   "after-revision": { type: "string" },
+  // interactions (also --mcp-id, --status, --limit, --page-token, --json above)
+  since: { type: "string" },
+  until: { type: "string" },
+  "request-type": { type: "string" },
+  success: { type: "string" },
+  session: { type: "string" },
+  window: { type: "string" },
+  interaction: { type: "string" },
+  kind: { type: "string", multiple: true },
 } as const;
 
 async function main(argv: string[]): Promise<number> {
@@ -67,6 +78,8 @@ async function main(argv: string[]): Promise<number> {
       return runKeys(config, rest, values);
     case "decisions":
       return runDecisions(config, rest, values);
+    case "interactions":
+      return runInteractions(config, rest, values);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -84,7 +97,7 @@ main(process.argv.slice(2)).then(
       (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
     // A refused gRPC call already says what to do; no stack, no usage hint.
     process.stderr.write(`mcp-coordinator: ${(error as Error).message}\n`);
-    if (error instanceof DecisionsCommandError) {
+    if (error instanceof RemoteCallError) {
       process.exitCode = 1;
       return;
     }

@@ -3,57 +3,17 @@
  * coordinator. show, cancel, respond --json (and its refusals), list, watch, and one interactive
  * respond driven through stdin.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import path from "node:path";
 import { expect } from "chai";
 import { createKey } from "../../src/auth/keys.js";
 import { createHumanLoop, DecisionStatus, FieldType, type HumanLoop } from "../../src/client/index.js";
 import { startTestCoordinator, type TestCoordinator } from "../support/coordinator.js";
-import { waitFor } from "../support/database.js";
+import { startCli, type CliSession } from "./cli-process.js";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const CONFIRM = { kind: { case: "confirmation" as const, value: {} } };
 
-/** A CLI process with its output so far. */
-interface Session {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  /** Waits until stdout (after what earlier waits consumed) contains `text`. */
-  expectOutput(text: string, timeoutMs?: number): Promise<void>;
-  send(line: string): void;
-  exited(): Promise<number | null>;
-}
-
-function start(args: string[], env: Record<string, string>): Session {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src/cli/main.ts"), "decisions", ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  let consumed = 0;
-  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return {
-    child,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    async expectOutput(text, timeoutMs = 15_000) {
-      await waitFor(
-        () => {
-          const at = stdout.indexOf(text, consumed);
-          if (at >= 0) consumed = at + text.length;
-          return at >= 0;
-        },
-        { timeoutMs, message: `output "${text}" (stdout: ${stdout}; stderr: ${stderr})` },
-      );
-    },
-    send: (line) => child.stdin!.write(`${line}\n`),
-    exited: () => exit,
-  };
+/** `mcp-coordinator decisions <args>`. */
+function start(args: string[], env: Record<string, string>): CliSession {
+  return startCli(["decisions", ...args], env);
 }
 
 describe("decisions command", function () {

@@ -2,7 +2,6 @@
  * `mcp-coordinator decisions` against a coordinator serving TLS: --tls-ca trusts a private CA (here
  * the server's self-signed certificate); without it the command fails with a hint, not a hang.
  */
-import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -10,19 +9,11 @@ import { expect } from "chai";
 import { createKey } from "../../src/auth/keys.js";
 import { startTestCoordinator, type TestCoordinator } from "../support/coordinator.js";
 import { selfSignedCertificate, type SelfSignedCertificate } from "../support/self-signed.js";
-
-const ROOT = path.resolve(import.meta.dirname, "../..");
+import { runCli } from "./cli-process.js";
 
 /** Runs `mcp-coordinator decisions <args>` to its end. */
-function decisions(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", path.join(ROOT, "src/cli/main.ts"), "decisions", ...args],
-      { cwd: ROOT, env: { ...process.env, ...env }, timeout: 30_000 },
-      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }),
-    );
-  });
+function decisions(args: string[], env: Record<string, string>) {
+  return runCli(["decisions", ...args], env);
 }
 
 describe("decisions command over TLS", function () {
