@@ -19,6 +19,7 @@ import type { IngestLimits } from "./interactions/limits.js";
 import type { EventWriter, WriterOptions } from "./interactions/writer.js";
 import { ensureEventPartitions } from "./interactions/writer-queries.js";
 import { RetentionJob, type RetentionOptions } from "./interactions/retention.js";
+import { Privacy } from "./interactions/privacy/privacy.js";
 import { Registry } from "./registry/registry.js";
 import { interactionService } from "./transport/interaction-service.js";
 import { registryHandlers } from "./transport/registry-handlers.js";
@@ -91,6 +92,8 @@ export interface StartOptions {
  */
 export async function startCoordinator(config: Config, options: StartOptions): Promise<Coordinator> {
   const { logger } = options;
+  // Checked before anything starts: a policy that cannot work is a configuration error.
+  const privacy = new Privacy({ rules: config.privacy, encryptionKeys: config.encryptionKeys, hashKey: config.hashKey }, logger);
   const database = await openDatabase(config, logger);
   const health = new HealthState(SERVICE_NAMES.filter((name) => name !== "grpc.health.v1.Health"));
   const lifecycle = new Lifecycle();
@@ -111,6 +114,7 @@ export async function startCoordinator(config: Config, options: StartOptions): P
     coordinatorInstance: instanceId,
     serverVersion: VERSION,
     limits: { heartbeatIntervalMs: config.heartbeatIntervalMs, maxInFlight: config.maxInFlight, ...options.ingestLimits },
+    privacy,
     writer: {
       maxBatch: config.writerMaxBatch,
       maxDelayMs: config.writerMaxDelayMs,
@@ -153,7 +157,7 @@ export async function startCoordinator(config: Config, options: StartOptions): P
       lifecycle,
       interactions: interactionService(ingest, authenticator, {
         ...registryHandlers(registry, ingest.limits),
-        ...interactionReadHandlers(database.pool),
+        ...interactionReadHandlers(database.pool, privacy),
         ...statsHandlers({ pool: database.pool, ingest, registry }),
       }),
       humanLoop: humanLoopService(humanLoop),
@@ -174,6 +178,8 @@ export async function startCoordinator(config: Config, options: StartOptions): P
     const { applied } = await migrate(database.pool, logger);
     logger.info({ applied }, applied.length ? "migrations applied" : "schema up to date");
     bootstrap = await ensureAdminKey(database.pool, config.dataDir);
+    await privacy.prepare(database.pool, logger);
+    logger.info({ rules: privacy.rules, encryptionKeyIds: config.encryptionKeys.map((k) => k.id) }, "privacy policy");
     await registry.start();
     await ensureEventPartitions(database.pool, PARTITION_MONTHS_AHEAD);
     await humanLoop.start();
