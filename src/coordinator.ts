@@ -20,6 +20,7 @@ import type { EventWriter, WriterOptions } from "./interactions/writer.js";
 import { ensureEventPartitions } from "./interactions/writer-queries.js";
 import { RetentionJob, type RetentionOptions } from "./interactions/retention.js";
 import { RollupJob, type RollupOptions } from "./interactions/rollups/rollup-job.js";
+import { Privacy } from "./interactions/privacy/privacy.js";
 import { Registry } from "./registry/registry.js";
 import { interactionService } from "./transport/interaction-service.js";
 import { registryHandlers } from "./transport/registry-handlers.js";
@@ -96,6 +97,8 @@ export interface StartOptions {
  */
 export async function startCoordinator(config: Config, options: StartOptions): Promise<Coordinator> {
   const { logger } = options;
+  // Checked before anything starts: a policy that cannot work is a configuration error.
+  const privacy = new Privacy({ rules: config.privacy, encryptionKeys: config.encryptionKeys, hashKey: config.hashKey }, logger);
   // Unique among live replicas: host, pid and a random suffix (pids repeat across containers).
   const instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
   // Why the instance in application_name: pg_stat_activity then tells replicas apart (63 bytes
@@ -118,6 +121,7 @@ export async function startCoordinator(config: Config, options: StartOptions): P
     coordinatorInstance: instanceId,
     serverVersion: VERSION,
     limits: { heartbeatIntervalMs: config.heartbeatIntervalMs, maxInFlight: config.maxInFlight, ...options.ingestLimits },
+    privacy,
     writer: {
       maxBatch: config.writerMaxBatch,
       maxDelayMs: config.writerMaxDelayMs,
@@ -160,7 +164,7 @@ export async function startCoordinator(config: Config, options: StartOptions): P
       lifecycle,
       interactions: interactionService(ingest, authenticator, {
         ...registryHandlers(registry, ingest.limits),
-        ...interactionReadHandlers(database.pool, { staleAfterMs: registry.staleAfterMs }),
+        ...interactionReadHandlers(database.pool, privacy, { staleAfterMs: registry.staleAfterMs }),
         ...statsHandlers({ pool: database.pool, ingest, registry }),
       }),
       humanLoop: humanLoopService(humanLoop),
@@ -181,6 +185,8 @@ export async function startCoordinator(config: Config, options: StartOptions): P
     const { applied } = await migrate(database.pool, logger);
     logger.info({ applied }, applied.length ? "migrations applied" : "schema up to date");
     bootstrap = await ensureAdminKey(database.pool, config.dataDir);
+    await privacy.prepare(database.pool, logger);
+    logger.info({ rules: privacy.rules, encryptionKeyIds: config.encryptionKeys.map((k) => k.id) }, "privacy policy");
     await registry.start();
     await ensureEventPartitions(database.pool, PARTITION_MONTHS_AHEAD);
     await humanLoop.start();

@@ -51,3 +51,11 @@ export function mayCall(role: Role, method: string): boolean {
 export function rolesFor(method: string): Role[] {
   return [...(METHOD_ROLES[method] ?? []), "admin"];
 }
+
+/**
+ * Whether `role` may read encrypted interaction fields in clear (the privacy policy's "encrypt"
+ * action). Only admins; other readers get `enc:<key id>` in place of each encrypted value.
+ */
+export function mayDecrypt(role: Role): boolean {
+  return role === "admin";
+}

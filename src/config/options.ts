@@ -6,6 +6,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { ConfigError } from "./errors.js";
 import { parseDuration } from "./duration.js";
+import { parseEncryptionKeys, parseHashKey, KeySettingError, type EncryptionKey, type SecretBytes } from "../interactions/privacy/keys.js";
+import { DEFAULT_PRIVACY_POLICY, parsePrivacyPolicy, PrivacyPolicyError, type PrivacyRule } from "../interactions/privacy/policy.js";
 
 /** Log levels pino understands, least to most verbose. */
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -51,12 +53,19 @@ export interface Config {
   callbackAllowPrivate: boolean;
   /** host:port of the Prometheus /metrics HTTP server; undefined: no metrics server. */
   metricsListen: string | undefined;
+  /** What happens to which event fields before they are stored (drop, hash, encrypt). */
+  privacy: PrivacyRule[];
+  /** AES-256-GCM keys: the first encrypts, all decrypt. Empty: none configured. */
+  encryptionKeys: EncryptionKey[];
+  /** The HMAC key for hashed fields; undefined: the one stored in the database. */
+  hashKey: SecretBytes | undefined;
 }
 
 /** One row of the settings table. */
 export interface OptionSpec<K extends keyof Config = keyof Config> {
   key: K;
-  flag: string;
+  /** The command-line flag; undefined for secrets, which come from the environment only (a flag would show in `ps`). */
+  flag: string | undefined;
   env: string;
   /** Shown in `--help` as `--flag <valueName>`. */
   valueName: string;
@@ -257,7 +266,53 @@ export const OPTIONS = [
     defaultValue: undefined,
     parse: parseMetricsListen,
   }),
+  option({
+    key: "privacy",
+    flag: "privacy",
+    env: "MCPC_PRIVACY",
+    valueName: "rules",
+    description:
+      "what happens to event fields before they are stored: comma-separated path=drop|hash|encrypt rules (paths: request.user_id, request.parameters[.<key>], progress.message, progress.data[.<key>], result.error_message, result.data[.<key>], error.message, error.data[.<key>], attributes[.<key>]), or none; replaces the default",
+    defaultValue: DEFAULT_PRIVACY_POLICY,
+    parse: (raw, source) => {
+      try {
+        return parsePrivacyPolicy(raw);
+      } catch (error) {
+        if (error instanceof PrivacyPolicyError) throw new ConfigError(`${source}: ${error.message}`);
+        throw error;
+      }
+    },
+  }),
+  option({
+    key: "encryptionKeys",
+    flag: undefined,
+    env: "MCPC_ENCRYPTION_KEYS",
+    valueName: "keys",
+    description:
+      "keys for --privacy ...=encrypt: comma-separated <key id>:<base64 of 32 bytes>; the first encrypts, all decrypt (keep old keys listed after a rotation)",
+    defaultValue: undefined,
+    parse: (raw, source) => secretSetting(source, () => parseEncryptionKeys(raw)),
+  }),
+  option({
+    key: "hashKey",
+    flag: undefined,
+    env: "MCPC_HASH_KEY",
+    valueName: "base64",
+    description: "HMAC key for --privacy ...=hash: base64 of 32 or more random bytes; unset: a key made once and stored in the database",
+    defaultValue: undefined,
+    parse: (raw, source) => secretSetting(source, () => parseHashKey(raw)),
+  }),
 ] as const satisfies readonly OptionSpec<keyof Config>[];
+
+/** Parses a key setting; its errors name the setting and never the key. */
+function secretSetting<T>(source: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof KeySettingError) throw new ConfigError(`${source}: ${error.message}`);
+    throw error;
+  }
+}
 
 function nonEmpty(raw: string, source: string): string {
   if (raw.trim() === "") throw new ConfigError(`${source} must not be empty`);

@@ -21,7 +21,7 @@ import type { IngestLimits } from "./limits.js";
 import { Outbox } from "./outbox.js";
 import { IngestError } from "./stream-end.js";
 import { MCP_ID_PATTERN } from "../mcp-id.js";
-import { checkEvent } from "./validate.js";
+import { checkEvent, type EventPolicy } from "./validate.js";
 import { ackFor, applyMetadataDefaults, rejectionFor, type Ack } from "./acks.js";
 import { DatabaseUnavailableError, type EventWriter } from "./writer.js";
 import type { IngestCounters } from "./counters.js";
@@ -52,6 +52,8 @@ export interface SessionDeps {
   connections: ConnectionTracker;
   counters: IngestCounters;
   limits: IngestLimits;
+  /** The privacy policy, applied to every valid event before it is handed to the writer. */
+  privacy: EventPolicy | undefined;
   coordinatorInstance: string;
   serverVersion: string;
   logger: Logger;
@@ -274,7 +276,7 @@ export class IngestSession {
     this.#deps.connections.touch(this.#mcpId!);
     // Defaults filled in change the event, and then its received bytes no longer describe it.
     const changed = applyMetadataDefaults(event, this.#metadata);
-    const checked = checkEvent(event, limits, Date.now(), changed ? undefined : received);
+    const checked = checkEvent(event, limits, Date.now(), changed ? undefined : received, this.#deps.privacy);
     if (!checked.ok) {
       this.#ack(rejectionFor(event, checked.reason, counters));
       return;

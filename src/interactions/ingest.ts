@@ -12,6 +12,7 @@ import { IngestSession, type ConnectionTracker, type SessionDeps, type StreamCal
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from "./limits.js";
 import { reportEvents, type ReportAck } from "./report.js";
 import { SessionSweeper } from "./session-sweeper.js";
+import type { EventPolicy } from "./validate.js";
 import { GroupCommitWriter, type EventWriter, type WriterOptions } from "./writer.js";
 
 /** Everything ingest needs. */
@@ -22,6 +23,8 @@ export interface IngestOptions {
   coordinatorInstance: string;
   serverVersion: string;
   limits?: Partial<IngestLimits>;
+  /** The privacy policy applied to every event before it is written; none: stored as sent. */
+  privacy?: EventPolicy;
   writer?: WriterOptions;
   /**
    * Replaces the group-commit writer. Only the benchmark uses it, to measure the protocol's
@@ -53,6 +56,7 @@ export class Ingest {
       connections: options.connections,
       counters: this.counters,
       limits: this.limits,
+      privacy: options.privacy,
       coordinatorInstance: options.coordinatorInstance,
       serverVersion: options.serverVersion,
       logger: options.logger,
@@ -81,7 +85,7 @@ export class Ingest {
   /** ReportInteractions (see report.ts). */
   report(caller: StreamCaller, request: { mcpId: string; events: InteractionEvent[]; metadata: EventMetadata | undefined }): Promise<ReportAck[]> {
     return reportEvents(
-      { writer: this.writer, counters: this.counters, limits: this.limits, touch: (id) => this.#options.connections.touch(id) },
+      { writer: this.writer, counters: this.counters, limits: this.limits, privacy: this.#options.privacy, touch: (id) => this.#options.connections.touch(id) },
       caller,
       request,
     );

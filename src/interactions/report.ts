@@ -9,7 +9,7 @@ import type { StreamCaller } from "./ingest-session.js";
 import type { IngestLimits } from "./limits.js";
 import { IngestError } from "./stream-end.js";
 import { MCP_ID_PATTERN } from "../mcp-id.js";
-import { checkEvent } from "./validate.js";
+import { checkEvent, type EventPolicy } from "./validate.js";
 import { DatabaseUnavailableError, type EventWriter } from "./writer.js";
 
 /** One per event, in request order. */
@@ -20,6 +20,8 @@ export interface ReportDeps {
   writer: EventWriter;
   counters: IngestCounters;
   limits: IngestLimits;
+  /** The privacy policy, applied to every valid event before it is handed to the writer. */
+  privacy: EventPolicy | undefined;
   touch: (mcpId: string) => void;
 }
 
@@ -48,7 +50,7 @@ export async function reportEvents(
   const now = Date.now();
   const acks: (ReportAck | Promise<ReportAck>)[] = request.events.map((event) => {
     applyMetadataDefaults(event, request.metadata);
-    const checked = checkEvent(event, limits, now);
+    const checked = checkEvent(event, limits, now, undefined, deps.privacy);
     if (!checked.ok) return rejectionFor(event, checked.reason, counters);
     const [outcome] = writer.submit([{ mcpId, event, streamId: null, payload: checked.payload }]);
     return outcome!.then((result) => ackFor(event, result, counters));

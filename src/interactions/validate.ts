@@ -14,6 +14,7 @@ import {
   type InteractionEvent,
 } from "../../gen/coordinator/v1/interaction_event_pb.js";
 import type { IngestLimits } from "./limits.js";
+import { spliceChanged } from "./privacy/splice.js";
 
 /** The detail case each kind may carry. */
 const DETAIL_FOR_KIND: Record<number, string> = {
@@ -54,16 +55,27 @@ export function invalidReason(event: InteractionEvent, limits: IngestLimits, now
 /** A valid event and its encoding (stored as is), or why it is invalid. */
 export type Checked = { ok: true; payload: Uint8Array } | { ok: false; reason: string };
 
+/** The privacy policy as ingest applies it (see privacy/privacy.ts). */
+export interface EventPolicy {
+  /** Changes the event in place; returns which parts changed (privacy/splice.ts bits; 0: none). */
+  protect(event: InteractionEvent): number;
+}
+
 /**
- * Validates an event and encodes it once. The size limits apply to detail and attributes
- * separately; both are parts of the whole encoding, so their own sizes are only computed when the
- * whole event is over the limit (rare), and the common case costs one encode, which the writer
- * then stores instead of encoding again.
+ * Validates an event, applies the privacy policy to it, and encodes it. The size limits apply to
+ * detail and attributes separately; both are parts of the whole encoding, so their own sizes are
+ * only computed when the whole event is over the limit (rare), and the common case costs one
+ * encode, which the writer then stores instead of encoding again.
+ *
+ * The limits judge the event as the client sent it (what the client can know), and the policy
+ * is applied after them: the parts of the event it changed are encoded again (spliceChanged).
  *
  * @param received - the event's encoding as received, when it still matches the event (the
  *   stream passes it to spare the encode).
+ * @param policy - the privacy policy; none: the event is stored as sent.
+ * @throws IngestError unavailable from the policy, while it cannot hash yet (start-up).
  */
-export function checkEvent(event: InteractionEvent, limits: IngestLimits, now: number, received?: Uint8Array): Checked {
+export function checkEvent(event: InteractionEvent, limits: IngestLimits, now: number, received?: Uint8Array, policy?: EventPolicy): Checked {
   const reason = invalidReason(event, limits, now);
   if (reason) return { ok: false, reason };
   // The bytes the event arrived as, when they still describe it, else a fresh encoding.
@@ -81,7 +93,10 @@ export function checkEvent(event: InteractionEvent, limits: IngestLimits, now: n
       }
     }
   }
-  return { ok: true, payload };
+  // Before anything is written: the payload and the summary columns the writer takes from the
+  // event then hold the same protected values.
+  const changed = policy ? policy.protect(event) : 0;
+  return { ok: true, payload: changed ? spliceChanged(payload, event, changed) : payload };
 }
 
 function checkId(field: string, value: string, limits: IngestLimits, required: boolean): string | undefined {

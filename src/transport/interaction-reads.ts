@@ -1,7 +1,8 @@
 /**
  * The read RPCs of InteractionService (GetInteraction, ListInteractions, GetPerformanceMetrics,
- * RankMcps, ListAccessAudit) over gRPC. Every read of interaction data is recorded in the access audit first, with the caller's
- * principal from authentication; QueryErrors become statuses in the error middleware.
+ * RankMcps, ListAccessAudit) over gRPC. Every read of interaction data is recorded in the access
+ * audit, with the caller's principal from authentication, before its answer leaves; QueryErrors
+ * become statuses in the error middleware.
  */
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import type { CallContext } from "nice-grpc-common";
@@ -16,10 +17,12 @@ import {
 import { InteractionService } from "../../gen/coordinator/v1/interaction_service_pb.js";
 import { GetPerformanceMetricsRequestSchema, type GetPerformanceMetricsRequest } from "../../gen/coordinator/v1/performance_metrics_pb.js";
 import { RankMcpsRequestSchema, type RankMcpsRequest } from "../../gen/coordinator/v1/mcp_ranking_pb.js";
+import { mayDecrypt } from "../auth/permissions.js";
 import { getPerformanceMetrics } from "../interactions/metrics/performance-metrics.js";
 import { rankMcps, type RankingContext } from "../interactions/ranking/mcp-ranking.js";
 import { listAccessAudit, recordAccess } from "../interactions/read/access-audit.js";
-import { getInteraction, listInteractions } from "../interactions/read/interaction-reads.js";
+import { getInteraction, listInteractions, type ReaderView } from "../interactions/read/interaction-reads.js";
+import type { Privacy } from "../interactions/privacy/privacy.js";
 import type { AuthContext } from "./auth-middleware.js";
 
 type Context = CallContext & AuthContext;
@@ -27,30 +30,53 @@ type Context = CallContext & AuthContext;
 const METHOD = (name: string) => `/${InteractionService.typeName}/${name}`;
 
 /** The read handlers, for interactionService's `extra`. */
-export function interactionReadHandlers(pool: Pool, ranking: RankingContext) {
-  /** Records the read in the access audit (see access-audit.ts). */
-  const audit = <S extends DescMessage>(name: string, schema: S, request: MessageShape<S>, context: Context) =>
-    recordAccess(pool, { principal: context.principal.principal, role: context.principal.role, method: METHOD(name), schema, request, decrypted: false });
+export function interactionReadHandlers(pool: Pool, privacy: Privacy, ranking: RankingContext) {
+  /**
+   * Runs a read and records it in the access audit (see access-audit.ts). The row is written
+   * after the read and before its answer is sent, so it can say whether encrypted values went
+   * out decrypted (the table is append-only: the row cannot be corrected later). A refused read
+   * is recorded too; when the row cannot be written, the answer is not sent.
+   */
+  const audited = async <S extends DescMessage, R extends { decrypted: boolean }>(
+    name: string,
+    schema: S,
+    request: MessageShape<S>,
+    context: Context,
+    read: (view: ReaderView) => Promise<R>,
+  ): Promise<Omit<R, "decrypted">> => {
+    const { principal, role } = context.principal;
+    const record = (decrypted: boolean) => recordAccess(pool, { principal, role, method: METHOD(name), schema, request, decrypted });
+    let result: R;
+    try {
+      result = await read({ privacy, canDecrypt: mayDecrypt(role) });
+    } catch (error) {
+      await record(false);
+      throw error;
+    }
+    await record(result.decrypted);
+    const { decrypted: _, ...response } = result;
+    return response;
+  };
 
   return {
     async getInteraction(request: GetInteractionRequest, context: Context) {
-      await audit("GetInteraction", GetInteractionRequestSchema, request, context);
-      return getInteraction(pool, request);
+      return audited("GetInteraction", GetInteractionRequestSchema, request, context, (view) => getInteraction(pool, request, view));
     },
 
     async listInteractions(request: ListInteractionsRequest, context: Context) {
-      await audit("ListInteractions", ListInteractionsRequestSchema, request, context);
-      return listInteractions(pool, request);
+      return audited("ListInteractions", ListInteractionsRequestSchema, request, context, (view) => listInteractions(pool, request, view));
     },
 
+    // Aggregates only: nothing encrypted goes out.
     async getPerformanceMetrics(request: GetPerformanceMetricsRequest, context: Context) {
-      await audit("GetPerformanceMetrics", GetPerformanceMetricsRequestSchema, request, context);
-      return getPerformanceMetrics(pool, request);
+      return audited("GetPerformanceMetrics", GetPerformanceMetricsRequestSchema, request, context, async () => ({
+        ...(await getPerformanceMetrics(pool, request)),
+        decrypted: false,
+      }));
     },
 
     async rankMcps(request: RankMcpsRequest, context: Context) {
-      await audit("RankMcps", RankMcpsRequestSchema, request, context);
-      return rankMcps(pool, request, ranking);
+      return audited("RankMcps", RankMcpsRequestSchema, request, context, async () => ({ ...(await rankMcps(pool, request, ranking)), decrypted: false }));
     },
 
     async listAccessAudit(request: ListAccessAuditRequest) {
@@ -58,4 +84,3 @@ export function interactionReadHandlers(pool: Pool, ranking: RankingContext) {
     },
   };
 }
-

@@ -146,7 +146,8 @@ export type AccessAuditEntry = Message<"coordinator.v1.AccessAuditEntry"> & {
   request?: JsonObject | undefined;
 
   /**
-   * Whether encrypted fields were returned decrypted.
+   * Whether the answer held encrypted fields returned decrypted (an admin key read data the
+   * privacy policy encrypts). False for every other read, and for refused ones.
    *
    * @generated from field: bool decrypted = 7;
    */

@@ -63,7 +63,9 @@ export type Interaction = Message<"coordinator.v1.Interaction"> & {
 
   /**
    * RequestInfo.user_id from the STARTED event, in its stored form (hashed by default). Empty
-   * when unknown.
+   * when unknown. Like every field the privacy policy protects: a hashed value reads
+   * "hmac:<base64url>"; an encrypted one is returned decrypted to admin keys and as
+   * "enc:<key id>" to other readers.
    *
    * @generated from field: string user_id = 6;
    */
@@ -130,7 +132,8 @@ export type Interaction = Message<"coordinator.v1.Interaction"> & {
   errorCode: string;
 
   /**
-   * ErrorInfo.message or ResultInfo.error_message, as for error_code.
+   * ErrorInfo.message or ResultInfo.error_message, as for error_code, in its stored form (see
+   * user_id).
    *
    * @generated from field: string error_message = 15;
    */
@@ -174,8 +177,9 @@ export const InteractionSchema: GenMessage<Interaction> = /*@__PURE__*/
 export type StoredEvent = Message<"coordinator.v1.StoredEvent"> & {
   /**
    * The event as the MCP sent it, after the privacy policy was applied (fields may be dropped,
-   * hashed or encrypted; encrypted fields are returned decrypted to admin keys only) and with
-   * metadata filled in from the stream's or request's defaults.
+   * hashed or encrypted; encrypted fields are returned decrypted to admin keys only, and as
+   * "enc:<key id>" to other readers) and with metadata filled in from the stream's or request's
+   * defaults.
    *
    * @generated from field: coordinator.v1.InteractionEvent event = 1;
    */

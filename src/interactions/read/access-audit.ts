@@ -23,10 +23,13 @@ export interface AccessRecord<S extends DescMessage> {
   decrypted: boolean;
 }
 
-/** Appends one audit row (before the read is served, so refused reads are recorded too). */
+/**
+ * Appends one audit row: for a read that was refused too, and always before the read's answer is
+ * sent (a read whose row cannot be written is not answered).
+ */
 export async function recordAccess<S extends DescMessage>(pool: Pool, record: AccessRecord<S>): Promise<void> {
-  // Why a plain INSERT per read: reads are rare next to ingest, and the row must exist even when
-  // the read then fails.
+  // Why a plain INSERT per read: reads are rare next to ingest, and one row per read (refused or
+  // not) is the whole contract.
   await pool.query("INSERT INTO access_audit (principal, role, method, request, decrypted) VALUES ($1, $2, $3, $4, $5)", [
     record.principal,
     record.role,

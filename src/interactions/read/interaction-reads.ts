@@ -12,19 +12,32 @@ import { decodeKeysetToken, encodeKeysetToken, POSTGRES_TIMESTAMPTZ } from "../.
 import { findInteractions, listInteractionEvents, listInteractionPage, type InteractionFilter, type InteractionPosition } from "./interaction-queries.js";
 import { toInteraction, toStoredEvent } from "./interaction-mapping.js";
 import { invalidField, QueryError } from "./query-error.js";
+import type { Privacy } from "../privacy/privacy.js";
 
 /** An interaction id as ingest admits it: no control characters (see validate.ts). */
 const ID_TEXT = /^[^\u0000-\u001f\u007f]{1,1024}$/;
 /** How many MCPs a refusal for an ambiguous interaction_id names. */
 const NAMED_MCPS = 5;
 
+/** Who reads, as far as protected fields go: stored values are revealed to this reader. */
+export interface ReaderView {
+  privacy: Privacy;
+  /** Whether the reader may see encrypted fields in clear (mayDecrypt of its role). */
+  canDecrypt: boolean;
+}
+
 /**
- * One interaction: its summary and every event in order.
+ * One interaction: its summary and every event in order, revealed to `view`.
  *
+ * @returns also whether any encrypted value was returned decrypted (for the access audit).
  * @throws QueryError invalid_argument "interaction_id"; not_found; failed_precondition when
  *   several MCPs used the id and mcp_id was not given.
  */
-export async function getInteraction(pool: Pool, request: GetInteractionRequest): Promise<{ interaction: Interaction; events: StoredEvent[] }> {
+export async function getInteraction(
+  pool: Pool,
+  request: GetInteractionRequest,
+  view: ReaderView,
+): Promise<{ interaction: Interaction; events: StoredEvent[]; decrypted: boolean }> {
   if (!request.interactionId) throw invalidField("interaction_id", "is required");
   const rows = await findInteractions(pool, request.interactionId, request.mcpId, NAMED_MCPS + 1);
   if (rows.length === 0) {
@@ -37,16 +50,25 @@ export async function getInteraction(pool: Pool, request: GetInteractionRequest)
     throw new QueryError("failed_precondition", `several MCPs used interaction_id ${request.interactionId} (${names.join(", ")}${more}); set mcp_id`);
   }
   const row = rows[0]!;
-  const events = await listInteractionEvents(pool, row.mcp_id, row.interaction_id);
-  return { interaction: toInteraction(row), events: events.map((event) => toStoredEvent(event, row.mcp_id)) };
+  const eventRows = await listInteractionEvents(pool, row.mcp_id, row.interaction_id);
+  const interaction = toInteraction(row);
+  const events = eventRows.map((event) => toStoredEvent(event, row.mcp_id));
+  let decrypted = view.privacy.revealSummary(interaction, view.canDecrypt);
+  for (const stored of events) decrypted += view.privacy.revealFields(stored.event!, view.canDecrypt);
+  return { interaction, events, decrypted: decrypted > 0 };
 }
 
 /**
- * One page of interaction summaries, newest first.
+ * One page of interaction summaries, newest first, revealed to `view`.
  *
+ * @returns also whether any encrypted value was returned decrypted (for the access audit).
  * @throws QueryError invalid_argument naming "page_size", "time_range", "status" or "page_token".
  */
-export async function listInteractions(pool: Pool, request: ListInteractionsRequest): Promise<{ interactions: Interaction[]; nextPageToken: string }> {
+export async function listInteractions(
+  pool: Pool,
+  request: ListInteractionsRequest,
+  view: ReaderView,
+): Promise<{ interactions: Interaction[]; nextPageToken: string; decrypted: boolean }> {
   const size = pageSizeOf(request.pageSize, (problem) => invalidField("page_size", problem));
   if (request.status < 0 || request.status > 4) throw invalidField("status", `unknown status ${request.status}`);
   const filter: InteractionFilter = {
@@ -63,7 +85,10 @@ export async function listInteractions(pool: Pool, request: ListInteractionsRequ
   const page = rows.slice(0, size);
   const last = page.at(-1);
   const nextPageToken = rows.length > size && last ? encodeKeysetToken([last.first_seen_text, last.mcp_id, last.interaction_id], tokenFilters) : "";
-  return { interactions: page.map(toInteraction), nextPageToken };
+  const interactions = page.map(toInteraction);
+  let decrypted = 0;
+  for (const interaction of interactions) decrypted += view.privacy.revealSummary(interaction, view.canDecrypt);
+  return { interactions, nextPageToken, decrypted: decrypted > 0 };
 }
 
 /** A TimeRange as bounds. @throws QueryError invalid_argument "time_range". */
