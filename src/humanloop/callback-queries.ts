@@ -20,21 +20,6 @@ export interface CallbackRow {
 }
 
 /**
- * Stores the deployment secret `name` unless it exists; returns nothing either way (read it with
- * findSecret). Why ON CONFLICT DO NOTHING: replicas starting together race to create it; the
- * primary key lets exactly one win and the others wait for that insert to commit, then skip.
- */
-export async function insertSecretIfAbsent(db: Queryable, name: string, value: Buffer): Promise<void> {
-  await db.query("INSERT INTO deployment_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING", [name, value]);
-}
-
-/** The deployment secret `name`, or undefined when none was made. */
-export async function findSecret(db: Queryable, name: string): Promise<Buffer | undefined> {
-  const { rows } = await db.query<{ value: Buffer }>("SELECT value FROM deployment_secrets WHERE name = $1", [name]);
-  return rows[0]?.value;
-}
-
-/**
  * Claims up to `limit` due callbacks for one attempt each: counts the attempt and pushes
  * next_attempt_at out by `leaseMs` (longer than a send can take), then returns the rows with
  * `attempts` being this attempt's number.

@@ -46,13 +46,6 @@ CREATE TABLE coordinator_instances (
 );
 ALTER TABLE coordinator_instances ADD CONSTRAINT coordinator_instances_pkey PRIMARY KEY (instance_id);
 
-CREATE TABLE coordinator_secrets (
-  name text NOT NULL,
-  value bytea NOT NULL,
-  created_at timestamp with time zone NOT NULL DEFAULT now()
-);
-ALTER TABLE coordinator_secrets ADD CONSTRAINT coordinator_secrets_pkey PRIMARY KEY (name);
-
 CREATE TABLE decision_answers (
   decision_id uuid NOT NULL,
   responder text NOT NULL,

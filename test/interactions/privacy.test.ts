@@ -286,7 +286,7 @@ describe("privacy at ingest and on reads", function () {
     expect(stored["h-2"], "the other replica").to.equal(stored["h-1"]);
     expect(stored["h-3"], "after a restart").to.equal(stored["h-1"]);
     expect(stored["h-other"]).to.not.equal(stored["h-1"]);
-    expect((await shared.pool.query("SELECT count(*)::int AS n FROM coordinator_secrets")).rows[0].n).to.equal(1);
+    expect((await shared.pool.query("SELECT count(*)::int AS n FROM deployment_secrets WHERE name = 'privacy-hash-key'")).rows[0].n).to.equal(1);
 
     // MCPC_HASH_KEY: two deployments with the same key agree; the stored key gave another hash.
     const hashKey = new SecretBytes(randomBytes(32));

@@ -12,7 +12,10 @@ import { FieldCipher, FieldHasher } from "./markers.js";
 import { ruleText, usesAction, type PrivacyRule } from "./policy.js";
 import { EventProtector } from "./protect.js";
 import { FieldRevealer } from "./reveal.js";
-import { loadOrCreateHashKey } from "./secret-queries.js";
+import { deploymentSecret } from "../../store/deployment-secrets.js";
+
+/** The deployment_secrets row of the hash key used when MCPC_HASH_KEY is not set. */
+export const PRIVACY_HASH_KEY_NAME = "privacy-hash-key";
 
 /** What the policy needs from the configuration. */
 export interface PrivacySettings {
@@ -65,9 +68,9 @@ export class Privacy {
    */
   async prepare(pool: Pool, logger: Logger): Promise<void> {
     if (this.#hasher || !usesAction(this.#rules, "hash")) return;
-    this.#hasher = new FieldHasher(new SecretBytes(await loadOrCreateHashKey(pool)));
+    this.#hasher = new FieldHasher(new SecretBytes(await deploymentSecret(pool, PRIVACY_HASH_KEY_NAME)));
     logger.warn(
-      "MCPC_HASH_KEY is not set: hashing with the key stored in the database (coordinator_secrets), shared by every replica. " +
+      "MCPC_HASH_KEY is not set: hashing with the key stored in the database (deployment_secrets), shared by every replica. " +
         "Whoever can read the database can then recompute hashes of guessed values; set MCPC_HASH_KEY to keep the key out of it",
     );
   }
