@@ -34,6 +34,9 @@ import { MAX_RECEIVE_MESSAGE_BYTES } from "./transport/server.js";
 import { CoordinatorMetrics } from "./metrics/registry.js";
 import { startMetricsServer, type MetricsServer } from "./metrics/http-server.js";
 import { VERSION } from "./version.js";
+import { WatcherPresence } from "./interactions/watch/watcher-presence.js";
+import { EventTail } from "./interactions/watch/event-tail.js";
+import { DEFAULT_PRESENCE_TIMING, type PresenceTiming } from "./interactions/watch/channel.js";
 
 /** A running coordinator. */
 export interface Coordinator {
@@ -50,6 +53,8 @@ export interface Coordinator {
   humanLoop: HumanLoop;
   /** The rollup job (tests run it to catch up at once). */
   rollups: RollupJob;
+  /** This replica's live tail (WatchInteractions). */
+  tail: EventTail;
   /** Whether this start created the admin key (shown once by the caller). */
   bootstrap: BootstrapResult;
   /**
@@ -86,6 +91,11 @@ export interface StartOptions {
   callbackPollMs?: number;
   /** Callback worker tuning beyond the poll period (tests shorten the backoff, say). */
   callbacks?: Omit<CallbackWorkerOptions, "pollMs">;
+  /**
+   * Live tail tuning. The presence timing must be the same on every replica of a database (tests
+   * shorten it to go live sooner).
+   */
+  watch?: { queueLimit?: number; presence?: Partial<PresenceTiming> };
 }
 
 /**
@@ -112,6 +122,13 @@ export async function startCoordinator(config: Config, options: StartOptions): P
     version: VERSION,
     ...(options.registryFlushIntervalMs ? { flushIntervalMs: options.registryFlushIntervalMs } : {}),
   });
+  // Writers announce their events only while some replica has a watcher (watch/channel.ts).
+  const presenceTiming = { ...DEFAULT_PRESENCE_TIMING, ...options.watch?.presence };
+  const presence = new WatcherPresence(database.pool, logger, presenceTiming);
+  const tail = new EventTail(database.pool, logger, {
+    presenceValidMs: presenceTiming.validMs,
+    ...(options.watch?.queueLimit ? { queueLimit: options.watch.queueLimit } : {}),
+  });
   // Only built when asked for: without a metrics server nothing is measured.
   const metrics = config.metricsListen ? new CoordinatorMetrics() : undefined;
   const ingest = new Ingest({
@@ -126,6 +143,7 @@ export async function startCoordinator(config: Config, options: StartOptions): P
       maxBatch: config.writerMaxBatch,
       maxDelayMs: config.writerMaxDelayMs,
       retryForMs: config.unavailableAfterMs,
+      announce: () => presence.anyone(),
       ...(metrics ? { onCommit: metrics.observeCommit } : {}),
       ...options.writer,
     },
@@ -164,8 +182,8 @@ export async function startCoordinator(config: Config, options: StartOptions): P
       lifecycle,
       interactions: interactionService(ingest, authenticator, {
         ...registryHandlers(registry, ingest.limits),
-        ...interactionReadHandlers(database.pool, privacy, { staleAfterMs: registry.staleAfterMs }),
-        ...statsHandlers({ pool: database.pool, ingest, registry }),
+        ...interactionReadHandlers(database.pool, privacy, tail, { staleAfterMs: registry.staleAfterMs }),
+        ...statsHandlers({ pool: database.pool, ingest, registry, tail }),
       }),
       humanLoop: humanLoopService(humanLoop),
       decisionStreams: humanLoop.streams,
@@ -190,9 +208,11 @@ export async function startCoordinator(config: Config, options: StartOptions): P
     await registry.start();
     await ensureEventPartitions(database.pool, PARTITION_MONTHS_AHEAD);
     await humanLoop.start();
+    await presence.start();
   } catch (error) {
     grpc.server.forceShutdown();
     await metricsServer?.close();
+    await presence.close();
     await humanLoop.close();
     await ingest.close();
     await database.close();
@@ -218,8 +238,10 @@ export async function startCoordinator(config: Config, options: StartOptions): P
       // Ingest streams are told to move; they end once their events are acked (or at the drain
       // deadline), which lets the server's shutdown below complete.
       ingest.drainAll("shutdown: the coordinator is stopping");
-      // Decision streams end with UNAVAILABLE; their clients reattach to another replica.
+      // Decision streams and live tails end with UNAVAILABLE; their clients reattach to another
+      // replica.
       humanLoop.streams.closeAll();
+      tail.closeAll();
       clearInterval(watchdog);
       const drained = await settleWithin(grpc.server.shutdown(), config.shutdownGraceMs);
       if (!drained) {
@@ -228,6 +250,8 @@ export async function startCoordinator(config: Config, options: StartOptions): P
       }
       // Whatever was handed to the writer is committed before the pool closes.
       await ingest.close();
+      await presence.close();
+      tail.close();
       await humanLoop.close();
       await registry.stop().catch((err: unknown) => logger.warn({ err }, "registry stop failed"));
       await retention.close();
@@ -237,7 +261,7 @@ export async function startCoordinator(config: Config, options: StartOptions): P
       logger.info("shutdown complete");
     })());
 
-  return { port: grpc.port, metricsPort: metricsServer?.port, pool: database.pool, health, bootstrap, ingest, registry, humanLoop, rollups, shutdown };
+  return { port: grpc.port, metricsPort: metricsServer?.port, pool: database.pool, health, bootstrap, ingest, registry, humanLoop, rollups, tail, shutdown };
 }
 
 /** Event partitions are kept this many months ahead of the current one. */

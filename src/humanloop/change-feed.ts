@@ -135,6 +135,12 @@ export class DecisionChangeFeed {
       client.release(error as Error);
       throw error;
     }
+    if (this.#closed) {
+      // Closed while this (re)connect was under way: nobody would release the connection later,
+      // and the pool's end() would wait for it forever.
+      client.release(true);
+      return;
+    }
     this.#client = client;
     // Whatever committed while we were not listening.
     this.#read();

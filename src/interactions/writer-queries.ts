@@ -1,11 +1,13 @@
 /**
  * The writer's SQL: one prepared statement stores a whole batch. It inserts the dedupe keys, the
- * events whose keys were new, and merges those events into their interactions' summary rows, and
- * returns the keys it stored. One statement is one implicit transaction (atomic) and one round
- * trip; being prepared, it is planned once per connection.
+ * events whose keys were new, and merges those events into their interactions' summary rows,
+ * announces them to the live tails when someone watches (watch/channel.ts), and returns the keys
+ * it stored. One statement is one implicit transaction (atomic) and one round trip; being
+ * prepared, it is planned once per connection.
  */
 import type { Pool, PoolClient } from "pg";
 import type { Contribution } from "./summary.js";
+import { EVENTS_CHANNEL, NOTIFY_CHUNK_BYTES } from "./watch/channel.js";
 
 /** One event row as the writer hands it to the database. */
 export interface EventRow extends Contribution {
@@ -137,17 +139,41 @@ const STORE_BATCH_SQL = `
       progress_count = i.progress_count + EXCLUDED.progress_count,
       ${winnerTakes(PROGRESS_COLUMNS, PROGRESS_WINS)},
       ${winnerTakes(TERMINAL_COLUMNS, TERMINAL_WINS)}
+  ),
+  -- The live tail (WatchInteractions, see watch/channel.ts): only when $17 says someone watches,
+  -- a reference to each new event (never a duplicate), in the order the events happened; with
+  -- occurred_at, so the reader finds each event with one probe of the interaction index. When $17
+  -- is false this is a one-time filter and nothing below it runs.
+  refs AS (
+    SELECT json_build_array(mcp_id, interaction_id, event_id, kind, occurred_at) AS ref,
+      row_number() OVER (ORDER BY occurred_at, event_id COLLATE "C") AS n
+    FROM fresh
+    WHERE $17::bool
+  ),
+  -- Packed into notifications by byte offset (each payload stays under Postgres's 8,000 bytes),
+  -- each with the batch's received_at (now(): every row of the batch has it) so the reader prunes
+  -- partitions. NOTIFY is sent at commit only, so watchers never see an event that rolled back.
+  announced AS (
+    SELECT pg_notify('${EVENTS_CHANNEL}', json_build_object('t', now(), 'e', json_agg(ref ORDER BY n))::text)
+    FROM (
+      SELECT ref, n, (sum(octet_length(ref::text) + 1) OVER (ORDER BY n) - octet_length(ref::text) - 1) / ${NOTIFY_CHUNK_BYTES} AS chunk
+      FROM refs
+    ) chunked
+    GROUP BY chunk
   )
-  SELECT mcp_id, event_id FROM new_keys`;
+  -- A CTE that only SELECTs runs only when referenced: the count makes "announced" run whole.
+  SELECT mcp_id, event_id FROM new_keys WHERE (SELECT count(*) FROM announced) >= 0`;
 
 /**
  * Stores a batch (rows unique by (mcp_id, event_id): the writer removes in-batch repeats first)
  * and returns the keys that were new, i.e. stored now; the others were stored before.
+ *
+ * @param announce - whether to notify the live tails of the new events (someone watches).
  */
-export async function storeBatch(db: Pool | PoolClient, rows: readonly EventRow[]): Promise<Set<string>> {
+export async function storeBatch(db: Pool | PoolClient, rows: readonly EventRow[], announce = false): Promise<Set<string>> {
   const { rows: stored } = await db.query<{ mcp_id: string; event_id: string }>({
     // Named: parsed and planned once per connection, not once per batch.
-    name: "mcpc_store_batch_v1",
+    name: "mcpc_store_batch_v2",
     text: STORE_BATCH_SQL,
     values: [
       rows.map((r) => r.mcpId),
@@ -166,6 +192,7 @@ export async function storeBatch(db: Pool | PoolClient, rows: readonly EventRow[
       rows.map((r) => r.errorCode),
       rows.map((r) => r.errorMessage),
       rows.map((r) => r.reportedProcessingMs),
+      announce,
     ],
   });
   return new Set(stored.map((row) => eventKey(row.mcp_id, row.event_id)));

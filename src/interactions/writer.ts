@@ -54,6 +54,12 @@ export interface WriterOptions {
   retryForMs?: number;
   /** Called once per committed statement, after its outcomes are resolved (metrics); must not throw. */
   onCommit?: (commit: CommitInfo) => void;
+  /**
+   * Whether a statement should also announce its new events to the live tails (WatchInteractions
+   * watchers on any replica); asked once per attempt, so it must answer at once (a cached flag,
+   * see watch/watcher-presence.ts). Default: never.
+   */
+  announce?: () => boolean;
 }
 
 /** One committed statement, as {@link WriterOptions.onCommit} sees it. */
@@ -90,7 +96,15 @@ interface Pending {
   queuedAt: number;
 }
 
-const DEFAULTS: Required<WriterOptions> = { maxBatch: 1_000, maxDelayMs: 1, concurrency: 2, maxQueued: 20_000, retryForMs: 30_000, onCommit: () => undefined };
+const DEFAULTS: Required<WriterOptions> = {
+  maxBatch: 1_000,
+  maxDelayMs: 1,
+  concurrency: 2,
+  maxQueued: 20_000,
+  retryForMs: 30_000,
+  onCommit: () => undefined,
+  announce: () => false,
+};
 
 /**
  * What ingest needs from a writer. GroupCommitWriter is the real one; the benchmark's ceiling
@@ -264,7 +278,9 @@ export class GroupCommitWriter implements EventWriter {
       });
     }
     const started = performance.now();
-    const storedKeys = await storeBatch(this.#pool, rows);
+    // Asked when the statement is built, not when the batch formed: an event submitted after a
+    // watcher went live is in a statement built later still (watch/channel.ts).
+    const storedKeys = await storeBatch(this.#pool, rows, this.#options.announce());
     const commitMs = performance.now() - started;
     const now = Date.now();
     let totalWaitMs = 0;

@@ -49,6 +49,8 @@ const QUERY_STATUS: Record<QueryErrorCode, Status> = {
   invalid_argument: Status.INVALID_ARGUMENT,
   not_found: Status.NOT_FOUND,
   failed_precondition: Status.FAILED_PRECONDITION,
+  resource_exhausted: Status.RESOURCE_EXHAUSTED,
+  unavailable: Status.UNAVAILABLE,
 };
 
 /** What a gate lets through to the handler: the request (checked, or wrapped) and the context. */

@@ -7,6 +7,7 @@ import type { Pool } from "pg";
 import { GetStatsResponseSchema } from "../../gen/coordinator/v1/ingest_stats_pb.js";
 import type { Ingest } from "../interactions/ingest.js";
 import { databaseTotals } from "../interactions/read/database-totals.js";
+import type { EventTail } from "../interactions/watch/event-tail.js";
 import type { Registry } from "../registry/registry.js";
 import { VERSION } from "../version.js";
 
@@ -15,13 +16,14 @@ export interface StatsSources {
   pool: Pool;
   ingest: Ingest;
   registry: Registry;
+  tail: EventTail;
 }
 
 /** How long GetStats waits for the database totals before answering without them. */
 const TOTALS_WAIT_MS = 3_000;
 
 /** The GetStats handler, for interactionService's `extra`. */
-export function statsHandlers({ pool, ingest, registry }: StatsSources) {
+export function statsHandlers({ pool, ingest, registry, tail }: StatsSources) {
   return {
     async getStats() {
       // Why not fail: while the database is unreachable the replica's own counters (the writer
@@ -46,8 +48,7 @@ export function statsHandlers({ pool, ingest, registry }: StatsSources) {
           lastBatchSize: writer.lastBatchSize,
           avgBatchSize: writer.batches ? (writer.stored + writer.duplicates) / writer.batches : 0,
           maxBatchSize: writer.maxBatchSize,
-          // WatchInteractions is not served yet (issue 5).
-          openWatchers: 0,
+          openWatchers: tail.openWatchers,
         },
         database: totals && {
           eventsStored: BigInt(totals.eventsStored),

@@ -21,6 +21,7 @@ import { throughputChart } from "../../src/cli/metrics-format.js";
 import { UsageError } from "../../src/cli/usage-error.js";
 import { clientFor } from "../support/clients.js";
 import { startTestCoordinator, type TestCoordinator } from "../support/coordinator.js";
+import { waitFor } from "../support/database.js";
 import { event } from "../interactions/events.js";
 import { runCli, startCli } from "./cli-process.js";
 
@@ -231,10 +232,32 @@ describe("interactions command", function () {
     expect(badKey.stderr).to.contain("UNAUTHENTICATED").and.not.contain("mcpc_wrong");
   });
 
-  it("tail: says the server does not offer WatchInteractions yet, exit 1", async () => {
-    const tailed = await cli(["tail", "--kind", "failed,completed"]);
-    expect(tailed.code).to.equal(1);
-    expect(tailed.stderr).to.contain("UNIMPLEMENTED: the server does not offer this yet");
+  it("tail: prints each stored event of the kinds asked for, as it is stored, until Ctrl-C", async () => {
+    const session = startCli(["interactions", "tail", "--kind", "failed", "--mcp-id", "alpha", "--address", server.address], env);
+    try {
+      // The tail is live only once its stream's headers arrive: report until an event shows.
+      let n = 0;
+      await waitFor(
+        async () => {
+          n++;
+          await report("alpha", [event(EventKind.STARTED, `tail-${n}`, Date.now()), event(EventKind.FAILED, `tail-${n}`, Date.now())]);
+          return session.stdout().includes("  failed  ");
+        },
+        { timeoutMs: 15_000, message: "a tailed event" },
+      ).catch((error: Error) => {
+        throw new Error(`${error.message} (stdout: ${session.stdout()}; stderr: ${session.stderr()})`);
+      });
+      await report("beta", [event(EventKind.FAILED, "tail-beta", Date.now())]);
+      await report("alpha", [event(EventKind.FAILED, "tail-last", Date.now())]);
+      await session.expectOutput("tail-last");
+      session.child.kill("SIGINT");
+      expect(await session.exited()).to.equal(0);
+      const lines = session.stdout().trim().split("\n");
+      // Only alpha's failures: no STARTED line, nothing of beta.
+      expect(lines.every((line) => / {2}alpha {2}tail-\S+ {2}failed /.test(line)), lines.join("\n")).to.equal(true);
+    } finally {
+      session.child.kill("SIGKILL");
+    }
   });
 
   it("tail: keeps reconnecting while the coordinator cannot be reached, and stops on Ctrl-C", async () => {

@@ -26,6 +26,7 @@ import { testConfig } from "../support/coordinator.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { testLogger } from "../support/logger.js";
 import { acksOf, openRawStream } from "./stream-client.js";
+import { watch } from "./watch-support.js";
 
 type Client = ReturnType<typeof clientFor<(typeof InteractionService)["method"]>>["client"];
 
@@ -245,6 +246,27 @@ describe("privacy at ingest and on reads", function () {
     const old = await later.admin.getInteraction({ interactionId: "pay-1" });
     expect(old.interaction!.userId).to.match(/^enc:k1:/);
     expect((await later.admin.getInteraction({ interactionId: "pay-3" })).interaction!.userId).to.equal(EMAIL);
+  });
+
+  it("the live tail reveals like the other reads: decrypted for admins, enc:<key id> for operators", async () => {
+    const db = await database();
+    const privacy = parsePrivacyPolicy("request.user_id=encrypt,error.message=encrypt");
+    const { address } = await site.start(db, { privacy, encryptionKeys: [encryptionKey("k1")] });
+    const api = await clients(db, address);
+    const admin = watch(api.admin.client, { mcpId: "pay-mcp" });
+    const operator = watch(api.operator.client, { mcpId: "pay-mcp" });
+    try {
+      await Promise.all([admin.live, operator.live]);
+      await report(api.mcp.client, payEvents("pay-tail"));
+      const detail = (events: { event?: InteractionEvent }[]) =>
+        events.map(({ event }) => (event!.detail.case === "request" ? event!.detail.value.userId : event!.detail.case === "error" ? event!.detail.value.message : ""));
+      expect(detail(await admin.until((e) => e.event!.kind === EventKind.FAILED, "admin sees the failure"))).to.deep.equal([EMAIL, `card ${CARD} declined`]);
+      expect(detail(await operator.until((e) => e.event!.kind === EventKind.FAILED, "operator sees the failure"))).to.deep.equal(["enc:k1", "enc:k1"]);
+    } finally {
+      await Promise.all([admin.cancel(), operator.cancel()]);
+    }
+    const { entries } = await api.admin.client.listAccessAudit({ method: "/coordinator.v1.InteractionService/WatchInteractions" });
+    expect(entries.map((e) => [e.principal, e.decrypted]).sort()).to.deep.equal([["olga", false], ["root", true]]);
   });
 
   it("a refused read is audited too (decrypted: false)", async () => {

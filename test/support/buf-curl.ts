@@ -1,7 +1,7 @@
 /**
  * Runs `buf curl` (shipped in @bufbuild/buf; a grpcurl-compatible client) against a test server.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import path from "node:path";
 
 const BUF = path.resolve(import.meta.dirname, "../../node_modules/.bin/buf");
@@ -32,4 +32,28 @@ export function bufCurl(args: string[], timeoutMs = 30_000, input?: string): Pro
     );
     if (input !== undefined) child.stdin!.end(input);
   });
+}
+
+/** A buf curl process left running (a server stream), with what it printed so far. */
+export interface RunningBufCurl {
+  stdout(): string;
+  stderr(): string;
+  /** Kills it (if still running). */
+  stop(): void;
+}
+
+/** Starts buf curl like {@link bufCurl}, without waiting for it to exit. */
+export function startBufCurl(args: string[]): RunningBufCurl {
+  const child = spawn(BUF, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  return {
+    stdout: () => stdout,
+    stderr: () => stderr,
+    stop: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill();
+    },
+  };
 }

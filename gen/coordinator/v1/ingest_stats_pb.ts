@@ -173,7 +173,7 @@ export type IngestCounters = Message<"coordinator.v1.IngestCounters"> & {
   maxBatchSize: number;
 
   /**
-   * Number of WatchInteractions streams open now.
+   * Number of WatchInteractions streams open now on this replica.
    *
    * @generated from field: uint32 open_watchers = 13;
    */

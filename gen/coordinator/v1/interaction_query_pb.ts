@@ -187,7 +187,7 @@ export const ListInteractionsResponseSchema: GenMessage<ListInteractionsResponse
  */
 export type WatchInteractionsRequest = Message<"coordinator.v1.WatchInteractionsRequest"> & {
   /**
-   * Only this MCP's events. Empty: all MCPs.
+   * Only this MCP's events. Empty: all MCPs. Not an MCP id: INVALID_ARGUMENT "mcp_id".
    *
    * @generated from field: string mcp_id = 1;
    */
@@ -201,7 +201,8 @@ export type WatchInteractionsRequest = Message<"coordinator.v1.WatchInteractions
   interactionId: string;
 
   /**
-   * Only events of these kinds. Empty: all kinds.
+   * Only events of these kinds. Empty: all kinds. EVENT_KIND_UNSPECIFIED or an unknown value:
+   * INVALID_ARGUMENT "kinds[i]".
    *
    * @generated from field: repeated coordinator.v1.EventKind kinds = 3;
    */

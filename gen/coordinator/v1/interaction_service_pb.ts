@@ -161,13 +161,21 @@ export const InteractionService: GenService<{
     output: typeof GetPerformanceMetricsResponseSchema;
   },
   /**
-   * Live tail: streams every event stored from now on, on any replica, that matches the filter.
-   * No history is replayed (use GetInteraction or ListInteractions for that). The stream runs until
-   * the client cancels it. The call is recorded in the access audit.
+   * Live tail: streams every event stored from now on, on any replica, that matches the filter,
+   * one event per message. No history is replayed (use GetInteraction or ListInteractions for
+   * that). The tail is live once the response headers arrive (they carry `mcpc-tail: live`):
+   * every event sent to any replica after that (ReportInteractions or StreamInteractions) is
+   * delivered once stored, in commit order, a batch's events in occurred_at order; a resent
+   * duplicate is not delivered again. The first watcher of a replica is live after about two
+   * seconds, later ones at once. The stream runs until the client cancels it. The call is
+   * recorded in the access audit.
    *
    * Roles: operator, admin.
-   * Ends with: RESOURCE_EXHAUSTED when the watcher reads too slowly to keep up (it is dropped
-   * rather than slowing ingest; reconnect); UNAVAILABLE when the server shuts down.
+   * Errors: INVALID_ARGUMENT naming the field (e.g. "mcp_id", "kinds[1]").
+   * Ends with: RESOURCE_EXHAUSTED when the watcher reads too slowly to keep up (more than 10,000
+   * events or 16 MiB waiting for it: it is dropped rather than slowing ingest; reconnect);
+   * UNAVAILABLE when the server shuts down, or when the replica lost its database connection
+   * (events may have been missed: reconnect, and read the gap with ListInteractions).
    *
    * @generated from rpc coordinator.v1.InteractionService.WatchInteractions
    */
