@@ -6,6 +6,7 @@
  * prepared, it is planned once per connection.
  */
 import type { Pool, PoolClient } from "pg";
+import { VERSION } from "../version.js";
 import type { Contribution } from "./summary.js";
 import { EVENTS_CHANNEL, NOTIFY_CHUNK_BYTES } from "./watch/channel.js";
 
@@ -77,8 +78,8 @@ const STORE_BATCH_SQL = `
   ),
   -- Only new events enter the append-only log.
   stored AS (
-    INSERT INTO interaction_events (received_at, mcp_id, event_id, interaction_id, session_id, kind, occurred_at, stream_id, seq, payload)
-    SELECT now(), mcp_id, event_id, interaction_id, session_id, kind, occurred_at, stream_id, seq, payload FROM fresh
+    INSERT INTO interaction_events (received_at, mcp_id, event_id, interaction_id, session_id, kind, occurred_at, stream_id, seq, payload, coordinator_version)
+    SELECT now(), mcp_id, event_id, interaction_id, session_id, kind, occurred_at, stream_id, seq, payload, $18::text FROM fresh
   ),
   -- Each new event's rank among its interaction's events of the same summary role, by that role's
   -- order: rank 1 is the role's winner in this batch.
@@ -173,7 +174,7 @@ const STORE_BATCH_SQL = `
 export async function storeBatch(db: Pool | PoolClient, rows: readonly EventRow[], announce = false): Promise<Set<string>> {
   const { rows: stored } = await db.query<{ mcp_id: string; event_id: string }>({
     // Named: parsed and planned once per connection, not once per batch.
-    name: "mcpc_store_batch_v2",
+    name: "mcpc_store_batch_v3",
     text: STORE_BATCH_SQL,
     values: [
       rows.map((r) => r.mcpId),
@@ -193,6 +194,7 @@ export async function storeBatch(db: Pool | PoolClient, rows: readonly EventRow[
       rows.map((r) => r.errorMessage),
       rows.map((r) => r.reportedProcessingMs),
       announce,
+      VERSION,
     ],
   });
   return new Set(stored.map((row) => eventKey(row.mcp_id, row.event_id)));

@@ -163,7 +163,8 @@ CREATE TABLE interaction_events (
   occurred_at timestamp with time zone NOT NULL,
   stream_id text,
   seq bigint,
-  payload bytea NOT NULL
+  payload bytea NOT NULL,
+  coordinator_version text NOT NULL DEFAULT ''::text
 ) PARTITION BY RANGE (received_at);
 CREATE INDEX interaction_events_interaction_idx ON ONLY public.interaction_events USING btree (mcp_id, interaction_id, occurred_at);
 
@@ -177,7 +178,8 @@ CREATE TABLE interaction_events_default (
   occurred_at timestamp with time zone NOT NULL,
   stream_id text,
   seq bigint,
-  payload bytea NOT NULL
+  payload bytea NOT NULL,
+  coordinator_version text NOT NULL DEFAULT ''::text
 ) PARTITION OF interaction_events DEFAULT;
 CREATE INDEX interaction_events_default_mcp_id_interaction_id_occurred_a_idx ON public.interaction_events_default USING btree (mcp_id, interaction_id, occurred_at);
 

@@ -12,6 +12,7 @@ import { InteractionStatus } from "../../gen/coordinator/v1/interaction_pb.js";
 import { InteractionService } from "../../gen/coordinator/v1/interaction_service_pb.js";
 import { AckStatus } from "../../gen/coordinator/v1/stream_frames_pb.js";
 import { createKey } from "../../src/auth/keys.js";
+import { VERSION } from "../../src/version.js";
 import { clientFor } from "../support/clients.js";
 import { startTestCoordinator, type TestCoordinator } from "../support/coordinator.js";
 import { event } from "./events.js";
@@ -64,7 +65,7 @@ describe("interaction reads", function () {
     expect(Number(interaction!.processingTime!.seconds)).to.equal(1);
     expect(interaction!.lastProgress!.step).to.equal(`step-${t + 2_000}`);
     expect(events.map((e) => EventKind[e.event!.kind])).to.deep.equal(["STARTED", "PROGRESS", "PROGRESS", "COMPLETED"]);
-    expect(events.every((e) => e.mcpId === "alpha" && e.receivedAt && e.storedAt)).to.equal(true);
+    expect(events.every((e) => e.mcpId === "alpha" && e.receivedAt && e.storedAt && e.coordinatorVersion === VERSION)).to.equal(true);
   });
 
   it("GetInteraction: NOT_FOUND, an empty id named, and an id two MCPs used needs mcp_id", async () => {

@@ -207,7 +207,8 @@ export type StoredEvent = Message<"coordinator.v1.StoredEvent"> & {
   storedAt?: Timestamp | undefined;
 
   /**
-   * Version of the coordinator that stored it.
+   * Version of the coordinator that stored it (empty for events stored before versions were
+   * recorded).
    *
    * @generated from field: string coordinator_version = 5;
    */

@@ -42,5 +42,6 @@ export function toStoredEvent(row: EventRow, mcpId: string): StoredEvent {
     mcpId,
     receivedAt: at,
     storedAt: at,
+    coordinatorVersion: row.coordinator_version,
   });
 }

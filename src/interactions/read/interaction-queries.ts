@@ -52,6 +52,7 @@ export async function findInteractions(db: Queryable, interactionId: string, mcp
 export interface EventRow {
   received_at: Date;
   payload: Buffer;
+  coordinator_version: string;
 }
 
 /** Every stored event of one interaction, in the order they happened (ties: arrival, then id). */
@@ -59,7 +60,7 @@ export async function listInteractionEvents(db: Queryable, mcpId: string, intera
   // Why this order: occurred_at is the MCP's clock, the order a reader expects; received_at and
   // event_id make it total, so two reads list the same events the same way.
   const { rows } = await db.query<EventRow>(
-    `SELECT received_at, payload FROM interaction_events
+    `SELECT received_at, payload, coordinator_version FROM interaction_events
      WHERE mcp_id = $1 AND interaction_id = $2
      ORDER BY occurred_at, received_at, event_id`,
     [mcpId, interactionId],

@@ -53,7 +53,7 @@ export async function fetchAnnouncedEvents(db: PoolClient | Pool, refs: readonly
   // millisecond), however many events the interaction has; the ordinality keeps the
   // announcements' order.
   const { rows } = await db.query<WatchedRow>(
-    `SELECT e.mcp_id, e.interaction_id, e.kind, e.received_at, e.payload
+    `SELECT e.mcp_id, e.interaction_id, e.kind, e.received_at, e.payload, e.coordinator_version
        FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
               WITH ORDINALITY AS r(received_at, mcp_id, interaction_id, occurred_at, event_id, n)
        JOIN interaction_events e
