@@ -33,9 +33,18 @@ export async function takeMarks(client: PoolClient, limit: number): Promise<numb
   await client.query(`CREATE TEMPORARY TABLE rollup_marks ON COMMIT DROP AS
     SELECT mcp_id, minute FROM (SELECT DISTINCT mcp_id, minute FROM interaction_rollup_queue) q
     ORDER BY minute LIMIT $1`, [limit]);
+  // Temporary tables are never auto-analyzed: without this the planner guesses their size.
+  await client.query("ANALYZE rollup_marks");
   const { rows } = await client.query<{ n: string }>("SELECT count(*) AS n FROM rollup_marks");
   return Number(rows[0]!.n);
 }
+
+// The summaries of mark m's MCP that ended in its minute. Why a LATERAL subquery with OFFSET 0:
+// it cannot be flattened into a join, so each mark is one probe of interactions (mcp_id,
+// ended_at); as a plain join the planner may hash or merge every summary of the table against
+// a large queue (a backfill of 20,000 marks then read millions of rows instead of thousands).
+const summariesOfMinute = `SELECT success, error_code, ended_at, processing_ms FROM interactions
+  WHERE mcp_id = m.mcp_id AND ended_at >= m.minute AND ended_at < m.minute + interval '1 minute' OFFSET 0`;
 
 /** Recomputes the minute rollups of the marked minutes from the interaction summaries. */
 export async function recomputeMinutes(client: PoolClient): Promise<void> {
@@ -55,7 +64,7 @@ export async function recomputeMinutes(client: PoolClient): Promise<void> {
         -- Negative times (clock skew) count as 0; NULL (unknown) stays out of the time figures.
         SELECT m.minute, m.mcp_id, i.success, CASE WHEN i.processing_ms < 0 THEN 0 ELSE i.processing_ms END AS ms
         FROM rollup_marks m
-        JOIN interactions i ON i.mcp_id = m.mcp_id AND i.ended_at >= m.minute AND i.ended_at < m.minute + interval '1 minute'
+        CROSS JOIN LATERAL (${summariesOfMinute}) i
       ) i
       GROUP BY 1, 2, 3
     ) b
@@ -65,7 +74,7 @@ export async function recomputeMinutes(client: PoolClient): Promise<void> {
     INSERT INTO interaction_error_rollups (grain, bucket_start, mcp_id, error_code, failed, last_at)
     SELECT 'minute', m.minute, m.mcp_id, i.error_code, count(*), max(i.ended_at)
     FROM rollup_marks m
-    JOIN interactions i ON i.mcp_id = m.mcp_id AND i.ended_at >= m.minute AND i.ended_at < m.minute + interval '1 minute'
+    CROSS JOIN LATERAL (${summariesOfMinute}) i
     WHERE NOT i.success
     GROUP BY 2, 3, 4`);
 }
