@@ -3,7 +3,7 @@
  * migrated, with MCP keys for the load, and emptied between configurations so every one starts
  * from the same table sizes.
  */
-import { chmod, mkdtemp, readFile, rm } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Pool } from "pg";
@@ -30,25 +30,37 @@ export interface BenchDatabase {
   close(): Promise<void>;
 }
 
+/** Where the embedded cluster lives when it should outlive the run. */
+export interface BenchDatabaseOptions {
+  /**
+   * Keep the cluster in this directory (created if missing, reused if it holds one) instead of a
+   * fresh temporary one removed at close.
+   */
+  dataDir?: string;
+}
+
 /** Starts (or connects to) the database and migrates it. */
-export async function openBenchDatabase(poolSize = 4): Promise<BenchDatabase> {
+export async function openBenchDatabase(poolSize = 4, options: BenchDatabaseOptions = {}): Promise<BenchDatabase> {
   const logger = createLogger("warn");
   let url = process.env.DATABASE_URL;
   let stopServer: (() => Promise<void>) | undefined;
   let dataDir: string | undefined;
+  let removeDataDir = false;
   let postmasterPid: number | undefined;
   let description: string;
   if (url) {
     description = `DATABASE_URL host ${new URL(url).host}`;
   } else {
-    dataDir = await mkdtemp(path.join(os.tmpdir(), "mcpc-bench-pg-"));
+    removeDataDir = !options.dataDir;
+    dataDir = options.dataDir ? path.resolve(options.dataDir) : await mkdtemp(path.join(os.tmpdir(), "mcpc-bench-pg-"));
+    await mkdir(dataDir, { recursive: true });
     // PostgreSQL runs as the "postgres" OS user when we are root: it must reach the directory.
     await chmod(dataDir, 0o755);
     const server = await startEmbeddedPostgres({ dataDir, logger, settings: benchSettings() });
     url = server.connectionString;
     stopServer = () => server.stop();
     postmasterPid = Number((await readFile(path.join(dataDir, "pg", "postmaster.pid"), "utf8")).split("\n")[0]);
-    description = `embedded PostgreSQL, fresh cluster in ${dataDir} (default settings: fsync on, synchronous_commit on)`;
+    description = `embedded PostgreSQL, ${removeDataDir ? "fresh" : "kept"} cluster in ${dataDir} (default settings: fsync on, synchronous_commit on)`;
   }
   const pool = createPool(url, logger, { max: poolSize });
   try {
@@ -89,7 +101,7 @@ export async function openBenchDatabase(poolSize = 4): Promise<BenchDatabase> {
     close: once(async () => {
       await pool.end().catch(() => undefined);
       await stopServer?.();
-      if (dataDir) await rm(dataDir, { recursive: true, force: true });
+      if (dataDir && removeDataDir) await rm(dataDir, { recursive: true, force: true });
     }),
   };
 }

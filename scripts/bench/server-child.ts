@@ -25,19 +25,22 @@ let dataDir: string | undefined;
 serveParent(
   {
     async start(body) {
-      const { databaseUrl, sink, writer, poolSize, logLevel } = body as unknown as {
+      const { databaseUrl, sink, writer, poolSize, logLevel, env } = body as unknown as {
         databaseUrl: string;
         sink: "durable" | "echo";
         writer: WriterOptions;
         poolSize: number;
         logLevel: string;
+        /** Settings given as MCPC_* variables (e.g. MCPC_PRIVACY), read like the real environment. */
+        env?: Record<string, string>;
       };
       dataDir = await mkdtemp(path.join(os.tmpdir(), "mcpc-bench-server-"));
       const logger = createLogger(logLevel ?? "warn");
       coordinator = await startCoordinator(
         {
-          // Every setting at its built-in default (not this environment's), then ours.
-          ...loadConfig({}, {}),
+          // Every setting at its built-in default (not this environment's) or as the parent set
+          // it in `env`, then ours.
+          ...loadConfig({}, env ?? {}),
           listen: "127.0.0.1:0",
           databaseUrl,
           dataDir,
