@@ -8,10 +8,12 @@
  */
 import { create } from "@bufbuild/protobuf";
 import type { Pool, PoolClient, QueryConfig } from "pg";
+import { pino } from "pino";
 import { GetInteractionRequestSchema, ListInteractionsRequestSchema } from "../../gen/coordinator/v1/interaction_query_pb.js";
 import { GetPerformanceMetricsRequestSchema, MetricsWindow } from "../../gen/coordinator/v1/performance_metrics_pb.js";
 import { getPerformanceMetrics } from "../../src/interactions/metrics/performance-metrics.js";
-import { getInteraction, listInteractions } from "../../src/interactions/read/interaction-reads.js";
+import { noPrivacy } from "../../src/interactions/privacy/privacy.js";
+import { getInteraction, listInteractions, type ReaderView } from "../../src/interactions/read/interaction-reads.js";
 import type { QueryName } from "./queries-report.js";
 
 /** One statement's plan. */
@@ -33,6 +35,8 @@ export async function explainQuery(pool: Pool, query: QueryName, input: ExplainI
   const plans: ExplainedStatement[] = [];
   const explaining = explainingPool(pool, plans);
   const window = { case: "window" as const, value: MetricsWindow.LAST_30_DAYS };
+  // An operator's view: encrypted values (none in the bench's data) would be redacted, not decrypted.
+  const view: ReaderView = { privacy: noPrivacy(silentLogger), canDecrypt: false };
   switch (query) {
     case "metrics-one":
       await getPerformanceMetrics(explaining, create(GetPerformanceMetricsRequestSchema, { mcpId: input.mcpId, period: window }));
@@ -41,22 +45,22 @@ export async function explainQuery(pool: Pool, query: QueryName, input: ExplainI
       await getPerformanceMetrics(explaining, create(GetPerformanceMetricsRequestSchema, { period: window }));
       break;
     case "list-first":
-      await listInteractions(explaining, create(ListInteractionsRequestSchema, {}));
+      await listInteractions(explaining, create(ListInteractionsRequestSchema, {}), view);
       break;
     case "list-first-mcp":
-      await listInteractions(explaining, create(ListInteractionsRequestSchema, { mcpId: input.mcpId }));
+      await listInteractions(explaining, create(ListInteractionsRequestSchema, { mcpId: input.mcpId }), view);
       break;
     case "list-page-100": {
       let pageToken = "";
-      for (let page = 1; page < 100; page++) pageToken = (await listInteractions(pool, create(ListInteractionsRequestSchema, { pageToken }))).nextPageToken;
-      await listInteractions(explaining, create(ListInteractionsRequestSchema, { pageToken }));
+      for (let page = 1; page < 100; page++) pageToken = (await listInteractions(pool, create(ListInteractionsRequestSchema, { pageToken }), view)).nextPageToken;
+      await listInteractions(explaining, create(ListInteractionsRequestSchema, { pageToken }), view);
       break;
     }
     case "get-with-mcp":
-      await getInteraction(explaining, create(GetInteractionRequestSchema, input.pick));
+      await getInteraction(explaining, create(GetInteractionRequestSchema, input.pick), view);
       break;
     case "get-without-mcp":
-      await getInteraction(explaining, create(GetInteractionRequestSchema, { interactionId: input.pick.interactionId }));
+      await getInteraction(explaining, create(GetInteractionRequestSchema, { interactionId: input.pick.interactionId }), view);
       break;
   }
   return plans;
@@ -66,6 +70,9 @@ export async function explainQuery(pool: Pool, query: QueryName, input: ExplainI
 export function plansText(plans: ExplainedStatement[]): string {
   return plans.map((p, i) => [`  statement ${i + 1} (${p.statement} ...): execution ${p.executionMs.toFixed(2)} ms`, ...p.plan.map((line) => `    ${line}`)].join("\n")).join("\n");
 }
+
+/** noPrivacy's logger: a policy without rules never logs. */
+const silentLogger = pino({ level: "silent" });
 
 type QueryArgs = [string | QueryConfig, unknown[]?];
 
