@@ -122,38 +122,47 @@ function markedBuckets(grain: Grain): string {
 /** Replaces the marked `parent` rollups with the merge of their `child` rollups. */
 async function rollUp(client: PoolClient, child: Grain, parent: Grain): Promise<void> {
   await deleteMarked(client, parent, markedBuckets(parent));
-  // Why a lateral histogram merge: each parent sums its children's bucket counts bucket by bucket;
-  // a parent whose children are all gone gets no row (the DELETE above removed it).
+  // Why lateral subqueries per marked parent, for the totals as for the histogram: each reads
+  // that parent's children through interaction_rollups_mcp_idx. As a plain join the planner
+  // cannot estimate the per-parent bucket_start range and joins on mcp_id alone, reading every
+  // child row (a million minute rows at 5 million events). The histogram sums the children's
+  // bucket counts bucket by bucket. A parent whose children are all gone gets no row (the
+  // totals' GROUP BY yields none, and the DELETE above removed the old one).
   await client.query(`
     INSERT INTO interaction_rollups (grain, bucket_start, mcp_id, finished, succeeded, samples, sum_ms, min_ms, max_ms, hist_buckets, hist_counts)
-    SELECT '${parent.name}', t.bucket_start, t.mcp_id, t.finished, t.succeeded, t.samples, t.sum_ms, t.min_ms, t.max_ms,
+    SELECT '${parent.name}', p.bucket_start, p.mcp_id, t.finished, t.succeeded, t.samples, t.sum_ms, t.min_ms, t.max_ms,
       COALESCE(h.buckets, '{}'), COALESCE(h.counts, '{}')
-    FROM (
-      SELECT p.bucket_start, p.mcp_id, sum(r.finished) AS finished, sum(r.succeeded) AS succeeded, sum(r.samples) AS samples,
+    FROM (${markedBuckets(parent)}) p
+    CROSS JOIN LATERAL (
+      SELECT sum(r.finished) AS finished, sum(r.succeeded) AS succeeded, sum(r.samples) AS samples,
         sum(r.sum_ms) AS sum_ms, min(r.min_ms) AS min_ms, max(r.max_ms) AS max_ms
-      FROM (${markedBuckets(parent)}) p
-      JOIN interaction_rollups r ON r.grain = '${child.name}' AND r.mcp_id = p.mcp_id
+      FROM interaction_rollups r
+      WHERE r.grain = '${child.name}' AND r.mcp_id = p.mcp_id
         AND r.bucket_start >= p.bucket_start AND r.bucket_start < p.bucket_start + interval '${parent.interval}'
-      GROUP BY 1, 2
+      GROUP BY r.mcp_id
     ) t
     LEFT JOIN LATERAL (
       SELECT array_agg(x.bucket ORDER BY x.bucket) AS buckets, array_agg(x.n ORDER BY x.bucket) AS counts
       FROM (
         SELECT u.bucket, sum(u.n)::bigint AS n
         FROM interaction_rollups r, unnest(r.hist_buckets, r.hist_counts) AS u(bucket, n)
-        WHERE r.grain = '${child.name}' AND r.mcp_id = t.mcp_id
-          AND r.bucket_start >= t.bucket_start AND r.bucket_start < t.bucket_start + interval '${parent.interval}'
+        WHERE r.grain = '${child.name}' AND r.mcp_id = p.mcp_id
+          AND r.bucket_start >= p.bucket_start AND r.bucket_start < p.bucket_start + interval '${parent.interval}'
         GROUP BY u.bucket
       ) x
     ) h ON true`);
   await deleteMarkedErrors(client, parent, markedBuckets(parent));
   await client.query(`
     INSERT INTO interaction_error_rollups (grain, bucket_start, mcp_id, error_code, failed, last_at)
-    SELECT '${parent.name}', p.bucket_start, p.mcp_id, r.error_code, sum(r.failed), max(r.last_at)
+    SELECT '${parent.name}', p.bucket_start, p.mcp_id, e.error_code, e.failed, e.last_at
     FROM (${markedBuckets(parent)}) p
-    JOIN interaction_error_rollups r ON r.grain = '${child.name}' AND r.mcp_id = p.mcp_id
-      AND r.bucket_start >= p.bucket_start AND r.bucket_start < p.bucket_start + interval '${parent.interval}'
-    GROUP BY 2, 3, 4`);
+    CROSS JOIN LATERAL (
+      SELECT r.error_code, sum(r.failed) AS failed, max(r.last_at) AS last_at
+      FROM interaction_error_rollups r
+      WHERE r.grain = '${child.name}' AND r.mcp_id = p.mcp_id
+        AND r.bucket_start >= p.bucket_start AND r.bucket_start < p.bucket_start + interval '${parent.interval}'
+      GROUP BY r.error_code
+    ) e`);
 }
 
 async function deleteMarked(client: PoolClient, grain: Grain, buckets: string): Promise<void> {
