@@ -18,6 +18,7 @@ import { createLogger } from "../../src/logger.js";
 /** What the backfill took. */
 export interface Backfill {
   seconds: number;
+  /** MCP-minutes recomputed (after a failure: by the fallback, i.e. those the failed run left). */
   minutes: number;
   /** The job as is failed: its error, and the time spent before it did. */
   failure?: { message: string; seconds: number };

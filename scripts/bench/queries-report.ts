@@ -104,7 +104,7 @@ export function queriesReport(
             !l.backfill
               ? "reused"
               : l.backfill.failure
-                ? `as is: failed after ${l.backfill.failure.seconds.toFixed(0)} s (${l.backfill.failure.message}); with the fallback: ${l.backfill.seconds.toFixed(1)} s for ${int(l.backfill.minutes)} MCP-minutes`
+                ? `as is: failed after ${l.backfill.failure.seconds.toFixed(0)} s (${l.backfill.failure.message}); with the fallback, the remaining ${int(l.backfill.minutes)} MCP-minutes: ${l.backfill.seconds.toFixed(1)} s`
                 : `${l.backfill.seconds.toFixed(1)} s for ${int(l.backfill.minutes)} MCP-minutes`,
           ],
           ["VACUUM (ANALYZE) + CHECKPOINT", l.vacuumSeconds === undefined ? "reused" : `${l.vacuumSeconds.toFixed(1)} s`],

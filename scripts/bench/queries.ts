@@ -49,13 +49,21 @@ const databases = new Set<BenchDatabase>();
 const quiet = quietWaiter(options.quietWaitMs);
 let serverCounter = 0;
 
+let cleaning: Promise<void> | undefined;
+
 cleanUpOnSignals(cleanup);
 
-async function cleanup(): Promise<void> {
-  const open = [...databases];
-  databases.clear();
-  await stopBenchProcesses(children, undefined);
-  for (const database of open) await stopBenchProcesses([], database);
+/**
+ * Stops the children, then every database. One run shared by all callers: a second signal (or
+ * main's own failure path) waits for it instead of exiting while PostgreSQL is still stopping.
+ */
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    await stopBenchProcesses(children, undefined);
+    for (const database of databases) await stopBenchProcesses([], database);
+    databases.clear();
+  })();
+  return cleaning;
 }
 
 async function main(): Promise<void> {
