@@ -53,7 +53,7 @@ export async function steadyStateRun(pool: Pool, count: number): Promise<number>
   // existing minutes changes nothing in the rollups.
   await pool.query(
     `INSERT INTO interaction_rollup_queue (mcp_id, minute)
-     SELECT mcp_id, bucket_start FROM interaction_rollups WHERE grain = 'minute' ORDER BY bucket_start DESC LIMIT $1`,
+     SELECT mcp_id, bucket_start FROM interaction_rollups WHERE grain = 'minute' AND mcp_id <> '*' ORDER BY bucket_start DESC LIMIT $1`,
     [count],
   );
   const started = performance.now();

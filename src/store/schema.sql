@@ -141,7 +141,7 @@ CREATE TABLE interaction_error_rollups (
   failed bigint NOT NULL,
   last_at timestamp with time zone NOT NULL
 );
-ALTER TABLE interaction_error_rollups ADD CONSTRAINT interaction_error_rollups_grain_check CHECK (grain = ANY (ARRAY['minute'::text, 'hour'::text, 'day'::text]));
+ALTER TABLE interaction_error_rollups ADD CONSTRAINT interaction_error_rollups_grain_check CHECK (grain = ANY (ARRAY['minute'::text, 'hour'::text, '2 hours'::text, '4 hours'::text, '8 hours'::text, 'day'::text, '2 days'::text, '4 days'::text, '8 days'::text, '16 days'::text]));
 ALTER TABLE interaction_error_rollups ADD CONSTRAINT interaction_error_rollups_pkey PRIMARY KEY (grain, bucket_start, mcp_id, error_code);
 CREATE INDEX interaction_error_rollups_mcp_idx ON public.interaction_error_rollups USING btree (mcp_id, grain, bucket_start);
 
@@ -201,7 +201,7 @@ CREATE TABLE interaction_rollups (
   hist_buckets integer[] NOT NULL,
   hist_counts bigint[] NOT NULL
 );
-ALTER TABLE interaction_rollups ADD CONSTRAINT interaction_rollups_grain_check CHECK (grain = ANY (ARRAY['minute'::text, 'hour'::text, 'day'::text]));
+ALTER TABLE interaction_rollups ADD CONSTRAINT interaction_rollups_grain_check CHECK (grain = ANY (ARRAY['minute'::text, 'hour'::text, '2 hours'::text, '4 hours'::text, '8 hours'::text, 'day'::text, '2 days'::text, '4 days'::text, '8 days'::text, '16 days'::text]));
 ALTER TABLE interaction_rollups ADD CONSTRAINT interaction_rollups_pkey PRIMARY KEY (grain, bucket_start, mcp_id);
 CREATE INDEX interaction_rollups_mcp_idx ON public.interaction_rollups USING btree (mcp_id, grain, bucket_start);
 
@@ -331,6 +331,15 @@ CREATE OR REPLACE FUNCTION public.interaction_ms_bucket(ms double precision)
  IMMUTABLE PARALLEL SAFE
 AS $function$
   SELECT CASE WHEN ms < 0.001 THEN -32768 ELSE floor(ln(ms) / ln(1.04::double precision))::integer END
+$function$;
+
+CREATE OR REPLACE FUNCTION public.interaction_rollup_interval(grain text)
+ RETURNS interval
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  SELECT CASE grain WHEN 'minute' THEN interval '1 minute' WHEN 'hour' THEN interval '1 hour' WHEN 'day' THEN interval '1 day'
+    ELSE grain::interval END
 $function$;
 
 CREATE OR REPLACE FUNCTION public.queue_interaction_rollup()

@@ -1,6 +1,7 @@
 /**
  * GetPerformanceMetrics against a brute-force computation over the same summaries: random
- * interactions of several MCPs spread over three days (some unfinished, some without a processing
+ * interactions of several MCPs spread over 17 days, so periods are read from week, day, hour and
+ * minute rollups, of each MCP and of all MCPs together (some unfinished, some without a processing
  * time, some whose late FAILED moves them to another minute after the rollups were computed), then
  * random periods compared figure by figure. The rollups' percentiles may differ from the exact
  * nearest-rank value by their bucket width (2%); everything else must be equal.
@@ -23,6 +24,8 @@ type Client = ReturnType<typeof clientFor<(typeof InteractionService)["method"]>
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
+/** How far back the random interactions go. */
+const SPAN = 17 * DAY;
 const MCPS = ["m-a", "m-b", "m-c", "m-d"];
 const CODES = ["E_TIMEOUT", "E_QUOTA", "E_BAD_INPUT", ""];
 /** The rollups' percentile error bound: (1.04 - 1) / (1.04 + 1), plus float slack. */
@@ -197,10 +200,10 @@ describe("GetPerformanceMetrics", function () {
   it("equals a brute-force computation over random interactions, after late failures move some", async () => {
     const first = new Map<string, InteractionEvent[]>(MCPS.map((m) => [m, []]));
     const late = new Map<string, InteractionEvent[]>(MCPS.map((m) => [m, []]));
-    for (let i = 0; i < 600; i++) {
+    for (let i = 0; i < 800; i++) {
       const mcp = pick(MCPS);
       const id = `int-${i}`;
-      const startedAt = now - 3 * DAY + rand() * (3 * DAY - 2 * HOUR);
+      const startedAt = now - SPAN + rand() * (SPAN - 2 * HOUR);
       const took = Math.exp(rand() * 11); // 1 ms to about 1 minute, log-uniform
       const endedAt = startedAt + took;
       const events = first.get(mcp)!;
@@ -222,15 +225,15 @@ describe("GetPerformanceMetrics", function () {
     await report(late);
     await catchUp();
     const rows = await finishedRows();
-    expect(rows.length).to.be.greaterThan(400);
+    expect(rows.length).to.be.greaterThan(550);
 
-    const everything = await operator.getPerformanceMetrics({ period: { case: "timeRange", value: { startTime: timestampFromMs(now - 4 * DAY), endTime: timestampFromMs(now + MINUTE) } } });
+    const everything = await operator.getPerformanceMetrics({ period: { case: "timeRange", value: { startTime: timestampFromMs(now - SPAN - DAY), endTime: timestampFromMs(now + MINUTE) } } });
     expectMatches(everything, rows);
     expect(Number(everything.summary!.count)).to.equal(rows.length);
 
     for (let i = 0; i < 12; i++) {
-      const a = Math.round(now - 3 * DAY + rand() * 3 * DAY);
-      const b = Math.round(a + rand() * (3 * DAY - (a - (now - 3 * DAY))));
+      const a = Math.round(now - SPAN + rand() * SPAN);
+      const b = Math.round(a + rand() * (SPAN - (a - (now - SPAN))));
       const response = await operator.getPerformanceMetrics({
         mcpId: i % 3 === 0 ? pick(MCPS) : "",
         period: { case: "timeRange", value: { startTime: timestampFromMs(a), endTime: timestampFromMs(b + 1) } },

@@ -1,13 +1,15 @@
 /**
  * The period a metrics query covers, and how it splits into rollup buckets.
  *
- * Rollups exist per minute, hour and day, so a period is aligned to whole minutes and read as
- * whole days in the middle, whole hours around them and minutes at the edges: a 30-day query reads
- * about 30 rows per MCP instead of 43,200.
+ * Rollups exist per minute, hour, day and the doubling grains between and above them (see
+ * rollups/grains.ts), so a period is aligned to whole minutes and read as the coarsest whole
+ * buckets in the middle and finer ones towards the edges: a 30-day query reads at most about 20
+ * rows per MCP above the minute level (and up to 118 minute rows) instead of 43,200 minutes.
  */
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { MetricsWindow, type GetPerformanceMetricsRequest } from "../../../gen/coordinator/v1/performance_metrics_pb.js";
 import { invalidField } from "../read/query-error.js";
+import { ROLLUP_GRAINS } from "../rollups/grains.js";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -25,7 +27,8 @@ const WINDOWS: Record<number, number> = {
 
 /** One stretch of rollup rows: those of `grain` whose bucket starts in [from, to). */
 export interface RollupPiece {
-  grain: "minute" | "hour" | "day";
+  /** The grain's name (grains.ts). */
+  grain: string;
   from: Date;
   to: Date;
 }
@@ -60,25 +63,14 @@ export function periodOf(request: GetPerformanceMetricsRequest, now: Date): Metr
   return { start: new Date(end - length), end: new Date(end) };
 }
 
-/** The rollup rows that add up to `period`: days in the middle, hours around, minutes at the edges. */
+/** The rollup rows that add up to `period`: the coarsest in the middle, finer ones towards the edges. */
 export function summaryPieces(period: MetricsPeriod): RollupPiece[] {
-  const { minutes, hours } = edges(period);
-  if (!hours) return minutes;
-  const dayStart = ceilTo(hours.from.getTime(), DAY);
-  const dayEnd = floorTo(hours.to.getTime(), DAY);
-  if (dayStart >= dayEnd) return [...minutes, hours];
-  return [
-    ...minutes,
-    ...piece("hour", hours.from.getTime(), dayStart),
-    ...piece("hour", dayEnd, hours.to.getTime()),
-    ...piece("day", dayStart, dayEnd),
-  ];
+  return split(period.start.getTime(), period.end.getTime(), ROLLUP_GRAINS.length - 1);
 }
 
 /** The rollup rows for an hourly series over `period`: hours, and minutes at the edges. */
 export function hourlyPieces(period: MetricsPeriod): RollupPiece[] {
-  const { minutes, hours } = edges(period);
-  return hours ? [...minutes, hours] : minutes;
+  return split(period.start.getTime(), period.end.getTime(), 1);
 }
 
 /** The start of every hour that overlaps `period`, oldest first. */
@@ -88,21 +80,19 @@ export function hoursOf(period: MetricsPeriod): Date[] {
   return hours;
 }
 
-/** The whole hours inside the period, and the minute pieces before and after them. */
-function edges(period: MetricsPeriod): { minutes: RollupPiece[]; hours: RollupPiece | undefined } {
-  const start = period.start.getTime();
-  const end = period.end.getTime();
-  const hourStart = ceilTo(start, HOUR);
-  const hourEnd = floorTo(end, HOUR);
-  if (hourStart >= hourEnd) return { minutes: piece("minute", start, end), hours: undefined };
-  return {
-    minutes: [...piece("minute", start, hourStart), ...piece("minute", hourEnd, end)],
-    hours: { grain: "hour", from: new Date(hourStart), to: new Date(hourEnd) },
-  };
-}
-
-function piece(grain: RollupPiece["grain"], from: number, to: number): RollupPiece[] {
-  return from < to ? [{ grain, from: new Date(from), to: new Date(to) }] : [];
+/**
+ * [from, to) (whole minutes) as the whole buckets of ROLLUP_GRAINS[level] inside it, and the
+ * parts before and after them split the same way at the finer levels. Buckets are aligned to the
+ * Unix epoch, as the rollup job's date_bin() has them.
+ */
+function split(from: number, to: number, level: number): RollupPiece[] {
+  if (from >= to) return [];
+  const { name: grain, ms: length } = ROLLUP_GRAINS[level]!;
+  const start = ceilTo(from, length);
+  const end = floorTo(to, length);
+  if (level === 0) return [{ grain, from: new Date(from), to: new Date(to) }];
+  if (start >= end) return split(from, to, level - 1);
+  return [...split(from, start, level - 1), { grain, from: new Date(start), to: new Date(end) }, ...split(end, to, level - 1)];
 }
 
 function floorTo(ms: number, unit: number): number {

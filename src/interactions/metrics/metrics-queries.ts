@@ -3,6 +3,7 @@
  * merged from their histograms, all computed in Postgres.
  */
 import type { Pool, PoolClient } from "pg";
+import { ALL_MCPS } from "../rollups/rollup-queries.js";
 import type { RollupPiece } from "./metrics-period.js";
 
 /** Figures of one MCP, or of all (mcp_id null). Percentiles are null without samples. */
@@ -36,8 +37,9 @@ export interface ErrorCodeRow {
 type Db = Pool | PoolClient;
 
 /**
- * The rollup rows of the pieces, for one MCP (or all when `mcpId` is '') and only `mcpIds` when
- * given, as a CTE named "sel"; its parameters are appended to `params`.
+ * The rollup rows of the pieces, of `mcpId` (ALL_MCPS: the rows for all MCPs together; '': each
+ * MCP's own rows) and only `mcpIds` when given, as a CTE named "sel"; its parameters are appended
+ * to `params`.
  */
 function selected(table: string, pieces: readonly RollupPiece[], mcpId: string, mcpIds: readonly string[] | null, params: unknown[]): string {
   // Why one range per piece, ORed, rather than a join with the pieces passed as arrays: the
@@ -47,7 +49,7 @@ function selected(table: string, pieces: readonly RollupPiece[], mcpId: string, 
   const param = (value: unknown) => `$${params.push(value)}`;
   const ranges = pieces.map((p) => `(r.grain = ${param(p.grain)} AND r.bucket_start >= ${param(p.from)} AND r.bucket_start < ${param(p.to)})`);
   const filters = [`(${ranges.join(" OR ") || "false"})`];
-  if (mcpId) filters.push(`r.mcp_id = ${param(mcpId)}`);
+  filters.push(mcpId ? `r.mcp_id = ${param(mcpId)}` : `r.mcp_id <> '${ALL_MCPS}'`);
   if (mcpIds) filters.push(`r.mcp_id = ANY (${param(mcpIds)}::text[])`);
   return `sel AS (SELECT r.* FROM ${table} r WHERE ${filters.join(" AND ")})`;
 }
@@ -69,10 +71,12 @@ export async function summaries(db: Db, pieces: readonly RollupPiece[], mcpId: s
         sum(sum_ms) AS sum_ms, min(min_ms) AS min_ms, max(max_ms) AS max_ms
       FROM sel GROUP BY GROUPING SETS ((mcp_id), ())
     ),
-    -- Why per MCP first, then all MCPs from those sums: the unnested elements (hundreds of
-    -- thousands over 30 days) are grouped once, not once per grouping set.
+    -- Why per MCP first, then all MCPs from those sums: the unnested elements (tens of
+    -- thousands over 30 days) are grouped once, not once per grouping set. Why float8: sum() of
+    -- bigint is numeric, and the running sums below over numeric took longer than the grouping;
+    -- counts stay exact in float8 up to 2^53.
     per_mcp AS (
-      SELECT s.mcp_id, u.bucket, sum(u.n) AS n
+      SELECT s.mcp_id, u.bucket, sum(u.n::float8) AS n
       FROM sel s, unnest(s.hist_buckets, s.hist_counts) AS u(bucket, n)
       GROUP BY s.mcp_id, u.bucket
     ),
@@ -102,11 +106,11 @@ export async function summaries(db: Db, pieces: readonly RollupPiece[], mcpId: s
   return rows;
 }
 
-/** Finished interactions per hour over the pieces (hours with none are absent). */
+/** Finished interactions of one MCP ('': all) per hour over the pieces (hours with none are absent). */
 export async function hourlyCounts(db: Db, pieces: readonly RollupPiece[], mcpId: string): Promise<HourRow[]> {
   const params: unknown[] = [];
   const { rows } = await db.query<HourRow>(
-    `WITH ${selected("interaction_rollups", pieces, mcpId, null, params)}
+    `WITH ${selected("interaction_rollups", pieces, mcpId || ALL_MCPS, null, params)}
     SELECT date_trunc('hour', bucket_start, 'UTC') AS hour, sum(finished)::text AS finished, sum(succeeded)::text AS succeeded
     FROM sel GROUP BY 1 ORDER BY 1`,
     params,
@@ -114,10 +118,10 @@ export async function hourlyCounts(db: Db, pieces: readonly RollupPiece[], mcpId
   return rows;
 }
 
-/** The `limit` most frequent error codes over the pieces, most frequent first. */
+/** The `limit` most frequent error codes of one MCP ('': all) over the pieces, most frequent first. */
 export async function topErrorCodes(db: Db, pieces: readonly RollupPiece[], mcpId: string, limit: number): Promise<ErrorCodeRow[]> {
   const params: unknown[] = [];
-  const sel = selected("interaction_error_rollups", pieces, mcpId, null, params);
+  const sel = selected("interaction_error_rollups", pieces, mcpId || ALL_MCPS, null, params);
   const { rows } = await db.query<ErrorCodeRow>(
     `WITH ${sel}
     SELECT error_code, sum(failed)::text AS failed, max(last_at) AS last_at

@@ -1,12 +1,13 @@
 /**
- * The rollup job: keeps the per-MCP minute, hour and day rollups of finished interactions up to
- * date (migration 0005), off the ingest path.
+ * The rollup job: keeps the rollups of finished interactions (per minute, hour, day and the grains
+ * between, see grains.ts), per MCP and for all MCPs together, up to date (migrations 0005 and
+ * 0007), off the ingest path.
  *
  * Each run, on whichever replica takes the rollup lock (the others skip it), repeats until the
  * queue is empty: take up to `chunk` queued minutes; recompute them from the summaries, then the
- * hours and days above them from the level below; remove the queue rows handled. Each round is one
- * REPEATABLE READ transaction, so a change committed during a round stays queued for the next one
- * and nothing is missed. Metrics therefore lag ingest by at most about one interval.
+ * all-MCP rows of those minutes from the MCPs' rows, then each grain above them from the grain
+ * below; remove the queue rows handled. Each round is one REPEATABLE READ transaction, so a change
+ * committed during a round stays queued for the next one and nothing is missed. Metrics therefore lag ingest by at most about one interval.
  */
 import type { Pool } from "pg";
 import type { Logger } from "pino";
@@ -75,8 +76,8 @@ export class RollupJob {
           const marks = await rq.takeMarks(client, this.#options.chunk);
           if (marks > 0) {
             await rq.recomputeMinutes(client);
-            await rq.recomputeHours(client);
-            await rq.recomputeDays(client);
+            await rq.recomputeAllMcpMinutes(client);
+            await rq.recomputeAboveMinutes(client);
             await rq.clearMarks(client);
           }
           return marks;

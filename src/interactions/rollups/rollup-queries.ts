@@ -4,18 +4,16 @@
  * same queue rows, and deleting "the queue rows handled" deletes exactly those that were read.
  */
 import type { PoolClient } from "pg";
+import { MINUTE_GRAIN, ROLLUP_GRAINS, type RollupGrain } from "./grains.js";
 
 /** Only one replica runs the job at a time ("mcpc" and "rlup" as two int4 keys). */
 const ROLLUP_LOCK = "1835233379, 1919708528";
 
-/** A rollup level: its name in the tables and its length. */
-interface Grain {
-  name: "minute" | "hour" | "day";
-  interval: string;
-}
-const MINUTE: Grain = { name: "minute", interval: "1 minute" };
-const HOUR: Grain = { name: "hour", interval: "1 hour" };
-const DAY: Grain = { name: "day", interval: "1 day" };
+type Grain = RollupGrain;
+const MINUTE = MINUTE_GRAIN;
+
+/** The mcp_id of the rows for all MCPs together (migration 0007); no MCP id can be "*". */
+export const ALL_MCPS = "*";
 
 /** Takes the job's lock for this transaction, or returns false when another replica holds it. */
 export async function tryLockRollups(client: PoolClient): Promise<boolean> {
@@ -79,14 +77,22 @@ export async function recomputeMinutes(client: PoolClient): Promise<void> {
     GROUP BY 2, 3, 4`);
 }
 
-/** Recomputes the hour rollups above the marked minutes from their minute rollups. */
-export async function recomputeHours(client: PoolClient): Promise<void> {
-  await rollUp(client, MINUTE, HOUR);
+/**
+ * Recomputes the all-MCP minute rollups of the marked minutes from the MCPs' own (so after
+ * {@link recomputeMinutes}), and marks them, so the levels above are recomputed for all MCPs too.
+ */
+export async function recomputeAllMcpMinutes(client: PoolClient): Promise<void> {
+  // EXCEPT: a queue row for '*' itself (never made by the trigger) must not mark a minute twice.
+  await client.query(`INSERT INTO rollup_marks
+    SELECT '${ALL_MCPS}', minute FROM rollup_marks EXCEPT SELECT mcp_id, minute FROM rollup_marks WHERE mcp_id = '${ALL_MCPS}'`);
+  const minutes = `SELECT mcp_id, minute AS bucket_start FROM rollup_marks WHERE mcp_id = '${ALL_MCPS}'`;
+  // The MCPs' rows of the same minute, found through the primary key (grain, bucket_start, mcp_id).
+  await merge(client, MINUTE, minutes, `r.grain = 'minute' AND r.bucket_start = p.bucket_start AND r.mcp_id <> '${ALL_MCPS}'`);
 }
 
-/** Recomputes the day rollups above the marked minutes from their hour rollups. */
-export async function recomputeDays(client: PoolClient): Promise<void> {
-  await rollUp(client, HOUR, DAY);
+/** Recomputes the rollups of every grain above the minute over the marked minutes, each from the grain below. */
+export async function recomputeAboveMinutes(client: PoolClient): Promise<void> {
+  for (let i = 1; i < ROLLUP_GRAINS.length; i++) await rollUp(client, ROLLUP_GRAINS[i - 1]!, ROLLUP_GRAINS[i]!);
 }
 
 /** Removes the queue rows the marks came from (only those this transaction saw). */
@@ -100,14 +106,14 @@ export async function trimRollups(client: PoolClient, before: Date, limit: numbe
   const { rowCount } = await client.query(
     `DELETE FROM interaction_rollups WHERE ctid IN (
        SELECT ctid FROM interaction_rollups
-        WHERE bucket_start < $1 AND bucket_start + CASE grain WHEN 'minute' THEN interval '1 minute' WHEN 'hour' THEN interval '1 hour' ELSE interval '1 day' END <= $1
+        WHERE bucket_start < $1 AND bucket_start + interaction_rollup_interval(grain) <= $1
         LIMIT $2)`,
     [before, limit],
   );
   const errors = await client.query(
     `DELETE FROM interaction_error_rollups WHERE ctid IN (
        SELECT ctid FROM interaction_error_rollups
-        WHERE bucket_start < $1 AND bucket_start + CASE grain WHEN 'minute' THEN interval '1 minute' WHEN 'hour' THEN interval '1 hour' ELSE interval '1 day' END <= $1
+        WHERE bucket_start < $1 AND bucket_start + interaction_rollup_interval(grain) <= $1
         LIMIT $2)`,
     [before, limit],
   );
@@ -116,51 +122,59 @@ export async function trimRollups(client: PoolClient, before: Date, limit: numbe
 
 /** The marked buckets of `grain` (distinct (mcp_id, bucket_start)), as SQL. */
 function markedBuckets(grain: Grain): string {
-  return `SELECT DISTINCT mcp_id, date_trunc('${grain.name}', minute, 'UTC') AS bucket_start FROM rollup_marks`;
+  return `SELECT DISTINCT mcp_id, date_bin(interval '${grain.interval}', minute, timestamptz '1970-01-01 00:00:00+00') AS bucket_start FROM rollup_marks`;
 }
 
 /** Replaces the marked `parent` rollups with the merge of their `child` rollups. */
 async function rollUp(client: PoolClient, child: Grain, parent: Grain): Promise<void> {
-  await deleteMarked(client, parent, markedBuckets(parent));
-  // Why lateral subqueries per marked parent, for the totals as for the histogram: each reads
-  // that parent's children through interaction_rollups_mcp_idx. As a plain join the planner
-  // cannot estimate the per-parent bucket_start range and joins on mcp_id alone, reading every
-  // child row (a million minute rows at 5 million events). The histogram sums the children's
-  // bucket counts bucket by bucket. A parent whose children are all gone gets no row (the
-  // totals' GROUP BY yields none, and the DELETE above removed the old one).
+  await merge(
+    client,
+    parent,
+    markedBuckets(parent),
+    `r.grain = '${child.name}' AND r.mcp_id = p.mcp_id AND r.bucket_start >= p.bucket_start AND r.bucket_start < p.bucket_start + interval '${parent.interval}'`,
+  );
+}
+
+/**
+ * Replaces the `grain` rollups of `parents` (SQL yielding mcp_id, bucket_start) with the merge of
+ * the rollup rows r that `children` (a condition on r and the parent p) selects.
+ */
+async function merge(client: PoolClient, grain: Grain, parents: string, children: string): Promise<void> {
+  await deleteMarked(client, grain, parents);
+  // Why lateral subqueries per parent, for the totals as for the histogram: each reads that
+  // parent's children through an index. As a plain join the planner cannot estimate the
+  // per-parent bucket_start range and joins on mcp_id alone, reading every child row (a million
+  // minute rows at 5 million events). The histogram sums the children's bucket counts bucket by
+  // bucket. A parent whose children are all gone gets no row (the totals' GROUP BY yields none,
+  // and the DELETE above removed the old one).
   await client.query(`
     INSERT INTO interaction_rollups (grain, bucket_start, mcp_id, finished, succeeded, samples, sum_ms, min_ms, max_ms, hist_buckets, hist_counts)
-    SELECT '${parent.name}', p.bucket_start, p.mcp_id, t.finished, t.succeeded, t.samples, t.sum_ms, t.min_ms, t.max_ms,
+    SELECT '${grain.name}', p.bucket_start, p.mcp_id, t.finished, t.succeeded, t.samples, t.sum_ms, t.min_ms, t.max_ms,
       COALESCE(h.buckets, '{}'), COALESCE(h.counts, '{}')
-    FROM (${markedBuckets(parent)}) p
+    FROM (${parents}) p
     CROSS JOIN LATERAL (
       SELECT sum(r.finished) AS finished, sum(r.succeeded) AS succeeded, sum(r.samples) AS samples,
         sum(r.sum_ms) AS sum_ms, min(r.min_ms) AS min_ms, max(r.max_ms) AS max_ms
-      FROM interaction_rollups r
-      WHERE r.grain = '${child.name}' AND r.mcp_id = p.mcp_id
-        AND r.bucket_start >= p.bucket_start AND r.bucket_start < p.bucket_start + interval '${parent.interval}'
-      GROUP BY r.mcp_id
+      FROM interaction_rollups r WHERE ${children}
+      HAVING count(*) > 0
     ) t
     LEFT JOIN LATERAL (
       SELECT array_agg(x.bucket ORDER BY x.bucket) AS buckets, array_agg(x.n ORDER BY x.bucket) AS counts
       FROM (
         SELECT u.bucket, sum(u.n)::bigint AS n
         FROM interaction_rollups r, unnest(r.hist_buckets, r.hist_counts) AS u(bucket, n)
-        WHERE r.grain = '${child.name}' AND r.mcp_id = p.mcp_id
-          AND r.bucket_start >= p.bucket_start AND r.bucket_start < p.bucket_start + interval '${parent.interval}'
+        WHERE ${children}
         GROUP BY u.bucket
       ) x
     ) h ON true`);
-  await deleteMarkedErrors(client, parent, markedBuckets(parent));
+  await deleteMarkedErrors(client, grain, parents);
   await client.query(`
     INSERT INTO interaction_error_rollups (grain, bucket_start, mcp_id, error_code, failed, last_at)
-    SELECT '${parent.name}', p.bucket_start, p.mcp_id, e.error_code, e.failed, e.last_at
-    FROM (${markedBuckets(parent)}) p
+    SELECT '${grain.name}', p.bucket_start, p.mcp_id, e.error_code, e.failed, e.last_at
+    FROM (${parents}) p
     CROSS JOIN LATERAL (
       SELECT r.error_code, sum(r.failed) AS failed, max(r.last_at) AS last_at
-      FROM interaction_error_rollups r
-      WHERE r.grain = '${child.name}' AND r.mcp_id = p.mcp_id
-        AND r.bucket_start >= p.bucket_start AND r.bucket_start < p.bucket_start + interval '${parent.interval}'
+      FROM interaction_error_rollups r WHERE ${children}
       GROUP BY r.error_code
     ) e`);
 }
