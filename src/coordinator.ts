@@ -167,7 +167,7 @@ export async function startCoordinator(config: Config, options: StartOptions): P
     callbacks: { ...options.callbacks, ...(options.callbackPollMs ? { pollMs: options.callbackPollMs } : {}) },
   });
 
-  metrics?.collectFrom({ ingest, decisionFeed: humanLoop.feed, pool: database.pool, logger });
+  metrics?.collectFrom({ ingest, decisionFeed: humanLoop.feed, tail, pool: database.pool, logger });
 
   let grpc: Awaited<ReturnType<typeof startGrpcServer>>;
   let metricsServer: MetricsServer | undefined;

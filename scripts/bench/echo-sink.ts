@@ -37,6 +37,7 @@ export class EchoSink implements EventWriter {
       refused: 0,
       batches: this.#submits,
       failedAttempts: 0,
+      unannouncedBatches: 0,
       lastBatchSize: 1,
       maxBatchSize: 1,
       running: true,

@@ -83,6 +83,8 @@ export interface WriterStats {
   refused: number;
   batches: number;
   failedAttempts: number;
+  /** Statements stored without announcing to the live tails because the NOTIFY queue was full. */
+  unannouncedBatches: number;
   lastBatchSize: number;
   maxBatchSize: number;
   /** False once closed, and while statements fail for want of a database (retried with backoff). */
@@ -130,6 +132,8 @@ export class GroupCommitWriter implements EventWriter {
   #closed = false;
   #capacityWaiters: (() => void)[] = [];
   #idleWaiters: (() => void)[] = [];
+  /** Until when (performance.now()) statements do not announce, after the NOTIFY queue was full. */
+  #notifyBlockedUntil = 0;
   readonly #stats: WriterStats = {
     queued: 0,
     inFlight: 0,
@@ -138,6 +142,7 @@ export class GroupCommitWriter implements EventWriter {
     refused: 0,
     batches: 0,
     failedAttempts: 0,
+    unannouncedBatches: 0,
     lastBatchSize: 0,
     maxBatchSize: 0,
     running: true,
@@ -280,7 +285,7 @@ export class GroupCommitWriter implements EventWriter {
     const started = performance.now();
     // Asked when the statement is built, not when the batch formed: an event submitted after a
     // watcher went live is in a statement built later still (watch/channel.ts).
-    const storedKeys = await storeBatch(this.#pool, rows, this.#options.announce());
+    const storedKeys = await this.#storeRows(rows, this.#options.announce());
     const commitMs = performance.now() - started;
     const now = Date.now();
     let totalWaitMs = 0;
@@ -294,6 +299,30 @@ export class GroupCommitWriter implements EventWriter {
       pending.resolve({ status: isStored ? "stored" : "duplicate" });
     }
     this.#options.onCommit({ events: batch.length, commitMs, maxWaitMs: now - batch[0]!.queuedAt, totalWaitMs });
+  }
+
+  /**
+   * One statement; when announcing makes it fail because the NOTIFY queue is full (a session that
+   * LISTENs stopped reading), the batch is stored again without the announcement, and so are the
+   * batches of the next second: the live tails miss these events (ListInteractions has them), but
+   * ingest never refuses or delays an event for a watcher's sake.
+   */
+  async #storeRows(rows: readonly EventRow[], wanted: boolean): Promise<Set<string>> {
+    const announce = wanted && performance.now() >= this.#notifyBlockedUntil;
+    if (wanted && !announce) this.#stats.unannouncedBatches++;
+    try {
+      return await storeBatch(this.#pool, rows, announce);
+    } catch (error) {
+      if (!announce || !isNotifyQueueFull(error)) throw error;
+      this.#stats.unannouncedBatches++;
+      this.#notifyBlockedUntil = performance.now() + NOTIFY_RETRY_MS;
+      this.#logger.error({ err: error, events: rows.length }, "the NOTIFY queue is full: storing events without announcing them to live tails for a second (a session that LISTENs is not reading)");
+      // Why: PostgreSQL frees queue pages only when a listener reading at the queue's tail moves
+      // on, or when someone asks for the usage. Once the stuck listener is gone nothing else may
+      // ask, and every NOTIFY would keep failing; this asks.
+      await this.#pool.query("SELECT pg_notification_queue_usage()").catch(() => undefined);
+      return await storeBatch(this.#pool, rows, false);
+    }
   }
 
   /** Splits a batch Postgres refused for its data until the offending events are alone. */
@@ -324,4 +353,13 @@ export class GroupCommitWriter implements EventWriter {
 function isDataError(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   return typeof code === "string" && /^(22|23|54)/.test(code);
+}
+
+/** How long announcing pauses after the NOTIFY queue was found full (ms). */
+const NOTIFY_RETRY_MS = 1_000;
+
+/** PostgreSQL's "too many notifications in the NOTIFY queue" (54000, program_limit_exceeded). */
+function isNotifyQueueFull(error: unknown): boolean {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return code === "54000" && typeof message === "string" && message.includes("NOTIFY queue");
 }

@@ -15,6 +15,8 @@ export interface MetricSources {
   ingest: { counters: IngestCounters; writer: { stats(): WriterStats } };
   /** The decision change feed: every open AwaitDecision / WatchDecisions stream subscribes to it. */
   decisionFeed: { subscriberCount: number; watcherCount: number };
+  /** The live tail of stored events (WatchInteractions). */
+  tail: { openWatchers: number; droppedSlowWatchers: number };
   pool: Pool;
   logger: Logger;
   decisionCounts?: DecisionCountsOptions;
@@ -77,6 +79,14 @@ export function registerCollectors(registry: Registry, sources: MetricSources): 
       setCounter(this, {}, writer.stats().failedAttempts);
     },
   });
+  new Counter({
+    name: "mcpc_writer_unannounced_batches_total",
+    help: "Group-commit statements stored without announcing their events to live tails because PostgreSQL's NOTIFY queue was full.",
+    registers,
+    collect(this: Counter) {
+      setCounter(this, {}, writer.stats().unannouncedBatches);
+    },
+  });
 
   const feed = sources.decisionFeed;
   new Gauge({
@@ -88,6 +98,24 @@ export function registerCollectors(registry: Registry, sources: MetricSources): 
       const watch = feed.watcherCount;
       this.set({ kind: "watch" }, watch);
       this.set({ kind: "await" }, feed.subscriberCount - watch);
+    },
+  });
+
+  const tail = sources.tail;
+  new Gauge({
+    name: "mcpc_interaction_watchers_open",
+    help: "Open WatchInteractions streams (live tails) on this replica.",
+    registers,
+    collect(this: Gauge) {
+      this.set(tail.openWatchers);
+    },
+  });
+  new Counter({
+    name: "mcpc_interaction_watchers_dropped_total",
+    help: "WatchInteractions streams this replica ended with RESOURCE_EXHAUSTED because the watcher fell behind.",
+    registers,
+    collect(this: Counter) {
+      setCounter(this, {}, tail.droppedSlowWatchers);
     },
   });
 

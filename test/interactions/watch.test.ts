@@ -192,6 +192,7 @@ describe("WatchInteractions", function () {
     const firstSlow = slowCall.next();
     await Promise.all([other.live, slowHeaders]);
     expect(await openWatchers()).to.equal(2);
+    const droppedBefore = env.server.coordinator.tail.droppedSlowWatchers;
 
     const padding = { pad: "x".repeat(2_000) };
     const completions: string[] = [];
@@ -227,6 +228,7 @@ describe("WatchInteractions", function () {
     })();
     expect(end).to.match(/^RESOURCE_EXHAUSTED: the watcher fell behind \(more than 200 events or 16 MiB waiting for it\) and was dropped rather than slow ingest; reconnect/);
     expect(received).to.be.below(sent);
+    expect(env.server.coordinator.tail.droppedSlowWatchers - droppedBefore, "counted as dropped (mcpc_interaction_watchers_dropped_total)").to.equal(1);
   });
 
   it("serves buf curl (grpcurl-style debugging): the live header, then each event as JSON", async () => {

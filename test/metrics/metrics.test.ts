@@ -77,6 +77,14 @@ describe("Prometheus metrics", function () {
       for await (const _ of operator.client.watchDecisions({ afterRevision: 0n }, { signal: streams.signal }));
     })().catch(() => undefined);
     await waitFor(() => feed.subscriberCount === 2, { message: "await and watch streams subscribed" });
+
+    // One live tail of stored events.
+    const reader = clientFor(InteractionService, server.address, (await createKey(pool, { role: "operator", principal: "tail" })).token);
+    channels.push(reader.channel);
+    void (async () => {
+      for await (const _ of reader.client.watchInteractions({}, { signal: streams.signal }));
+    })().catch(() => undefined);
+    await waitFor(() => server.coordinator.tail.openWatchers === 1, { message: "the live tail open" });
   });
 
   after(async () => {
@@ -118,7 +126,7 @@ describe("Prometheus metrics", function () {
     expect([...counts].sort((a, b) => a - b), "cumulative buckets").to.deep.equal(counts);
   });
 
-  it("reports decisions by status, open decision streams and the pool", async () => {
+  it("reports decisions by status, open decision and interaction streams, and the pool", async () => {
     const metrics = await scrape();
     expect(metrics.value("mcpc_decisions", { status: "pending" })).to.equal(2);
     expect(metrics.value("mcpc_decisions", { status: "completed" })).to.equal(1);
@@ -126,6 +134,8 @@ describe("Prometheus metrics", function () {
     expect(metrics.value("mcpc_decisions", { status: "expired" })).to.equal(0);
     expect(metrics.value("mcpc_decision_streams_open", { kind: "await" })).to.equal(1);
     expect(metrics.value("mcpc_decision_streams_open", { kind: "watch" })).to.equal(1);
+    expect(metrics.value("mcpc_interaction_watchers_open")).to.equal(1);
+    expect(metrics.value("mcpc_interaction_watchers_dropped_total")).to.equal(0);
 
     expect(metrics.value("mcpc_db_pool_max_connections")).to.equal(server.config.dbPoolSize);
     const busy = metrics.value("mcpc_db_pool_connections", { state: "busy" });

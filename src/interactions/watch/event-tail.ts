@@ -74,6 +74,7 @@ export class EventTail {
   readonly #logger: Logger;
   readonly #options: Required<EventTailOptions>;
   readonly #watchers = new Set<Watcher>();
+  #droppedSlow = 0;
   #connection: TailConnection | undefined;
   #shuttingDown = false;
 
@@ -94,6 +95,11 @@ export class EventTail {
   /** WatchInteractions streams open on this replica. */
   get openWatchers(): number {
     return this.#watchers.size;
+  }
+
+  /** Watchers this replica dropped for falling behind, since start. */
+  get droppedSlowWatchers(): number {
+    return this.#droppedSlow;
   }
 
   /**
@@ -201,6 +207,7 @@ export class EventTail {
    * read, but it no longer counts, matches or keeps the connection (and the lock) open.
    */
   #drop(watcher: Watcher, reason: QueueEnd): void {
+    if (reason === "overflow") this.#droppedSlow++;
     watcher.queue.end(reason);
     this.#watchers.delete(watcher);
     this.#closeIfIdle();
