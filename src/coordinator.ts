@@ -6,11 +6,12 @@ import type { Logger } from "pino";
 import { Authenticator } from "./auth/authenticator.js";
 import { ensureAdminKey, type BootstrapResult } from "./auth/bootstrap.js";
 import type { Config } from "./config/options.js";
-import { openDatabase, type Database } from "./store/open.js";
+import { openDatabase } from "./store/open.js";
 import { migrate } from "./store/migrate.js";
-import { checkDatabase } from "./store/pool.js";
 import { HealthState, ServingStatus } from "./transport/health.js";
 import { Lifecycle } from "./transport/lifecycle.js";
+import { watchDatabase } from "./database-watchdog.js";
+import { settlesWithin } from "./within-time.js";
 import { SERVICE_NAMES, startGrpcServer } from "./transport/server.js";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
@@ -243,7 +244,7 @@ export async function startCoordinator(config: Config, options: StartOptions): P
       humanLoop.streams.closeAll();
       tail.closeAll();
       clearInterval(watchdog);
-      const drained = await settleWithin(grpc.server.shutdown(), config.shutdownGraceMs);
+      const drained = await settlesWithin(grpc.server.shutdown(), config.shutdownGraceMs);
       if (!drained) {
         logger.warn({ graceMs: config.shutdownGraceMs }, "calls still open after the grace period; closing them");
         grpc.server.forceShutdown();
@@ -272,42 +273,4 @@ function describeDatabase(config: Config): string {
   if (!config.databaseUrl) return `embedded PostgreSQL in ${config.dataDir}`;
   const url = new URL(config.databaseUrl);
   return `DATABASE_URL host ${url.host || "(default)"}, database ${url.pathname.slice(1) || "(default)"}`;
-}
-
-/**
- * Flips health to NOT_SERVING while the database is unreachable, and back when it returns. One
- * check at a time, each bounded by the interval: a hung database must not pile up checks that
- * hold pool connections (the key lookups need them), and a check that does not answer in time
- * counts as unreachable.
- */
-function watchDatabase(database: Database, health: HealthState, lifecycle: Lifecycle, logger: Logger, intervalMs: number) {
-  let reachable = true;
-  let checking = false;
-  const report = (ok: boolean) => {
-    if (ok === reachable || lifecycle.shuttingDown.aborted) return;
-    reachable = ok;
-    health.setAll(ok ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
-    if (ok) logger.info("database reachable again; SERVING");
-    else logger.error("database unreachable; NOT_SERVING");
-  };
-  const timer = setInterval(() => {
-    // The previous check still holds its connection: do not take another one.
-    if (checking) return report(false);
-    checking = true;
-    const check = checkDatabase(database.pool).then(() => true, () => false);
-    void check.finally(() => (checking = false));
-    void Promise.race([check, delay(intervalMs, false)]).then(report);
-  }, intervalMs);
-  timer.unref();
-  return timer;
-}
-
-/** Resolves true when `promise` settles within `ms`, false otherwise. */
-async function settleWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return Promise.race([promise.then(() => true, () => true), delay(ms, false)]);
-}
-
-/** Resolves with `value` after `ms`, without keeping the process alive. */
-function delay<T>(ms: number, value: T): Promise<T> {
-  return new Promise((resolve) => setTimeout(() => resolve(value), ms).unref());
 }

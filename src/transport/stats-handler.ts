@@ -10,6 +10,7 @@ import { databaseTotals } from "../interactions/read/database-totals.js";
 import type { EventTail } from "../interactions/watch/event-tail.js";
 import type { Registry } from "../registry/registry.js";
 import { VERSION } from "../version.js";
+import { withinTime } from "../within-time.js";
 
 /** What GetStats reads. */
 export interface StatsSources {
@@ -63,15 +64,4 @@ export function statsHandlers({ pool, ingest, registry, tail }: StatsSources) {
       });
     },
   };
-}
-
-/** The promise's value, or undefined when it fails or takes longer than `ms`. */
-async function withinTime<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms, undefined)));
-  try {
-    return await Promise.race([promise.catch(() => undefined), late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
