@@ -2,11 +2,12 @@
  * The registry's input rules, from the comments of proto/coordinator/v1/registry.proto. Every
  * failure is a RegistryError naming the request field a client can fix ("info.endpoints[2].url").
  */
+import { MCP_ID_PATTERN } from "../mcp-id.js";
 import { pageSizeOf } from "../store/page-size.js";
 import { RegistryError, type McpInfo, type RoutingConfig } from "./types.js";
 
-/** An MCP id: 1 to 128 characters from [A-Za-z0-9._:-] (the contract's pattern). */
-export const MCP_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+// One rule for MCP ids everywhere (keys, streams, the registry, filters).
+export { MCP_ID_PATTERN };
 
 const TEXT_MAX = 256;
 const DESCRIPTION_MAX = 4_096;
@@ -22,7 +23,7 @@ const INT32_MAX = 2 ** 31 - 1;
 /** @throws RegistryError (invalid) when `mcpId` does not match {@link MCP_ID_PATTERN}. */
 export function checkMcpId(mcpId: string, field = "mcp_id"): void {
   if (!MCP_ID_PATTERN.test(mcpId)) {
-    throw invalid(field, `must be 1 to 128 characters from [A-Za-z0-9._:-]; got ${quote(mcpId)}`);
+    throw invalid(field, `must be 1 to 128 characters from [A-Za-z0-9._:-], starting with a letter or digit; got ${quote(mcpId)}`);
   }
 }
 

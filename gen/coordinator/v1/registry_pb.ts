@@ -286,7 +286,8 @@ export const McpConfigSchema: GenMessage<McpConfig> = /*@__PURE__*/
  */
 export type Mcp = Message<"coordinator.v1.Mcp"> & {
   /**
-   * The MCP's id: 1 to 128 characters from [A-Za-z0-9._:-]. Bound to its API keys.
+   * The MCP's id: 1 to 128 characters from [A-Za-z0-9._:-], starting with a letter or digit.
+   * Bound to its API keys.
    *
    * @generated from field: string mcp_id = 1;
    */
@@ -408,7 +409,8 @@ export type RegisterMcpRequest = Message<"coordinator.v1.RegisterMcpRequest"> & 
   /**
    * The MCP to register. With an mcp key: optional; it comes from the key, and a different value
    * is PERMISSION_DENIED. With an admin key: the MCP to create or update; empty creates a new MCP
-   * with a server-made id. 1 to 128 characters from [A-Za-z0-9._:-].
+   * with a server-made id. 1 to 128 characters from [A-Za-z0-9._:-], starting with a letter or
+   * digit.
    *
    * @generated from field: string mcp_id = 1;
    */

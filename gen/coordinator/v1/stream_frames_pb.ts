@@ -42,7 +42,7 @@ export type Hello = Message<"coordinator.v1.Hello"> & {
    * The MCP this stream reports for. With an mcp key: optional; the MCP comes from the
    * authenticated key, and a different value ends the stream with PERMISSION_DENIED. With an admin
    * key: required (INVALID_ARGUMENT "hello.mcp_id" when empty). 1 to 128 characters from
-   * [A-Za-z0-9._:-].
+   * [A-Za-z0-9._:-], starting with a letter or digit.
    *
    * @generated from field: string mcp_id = 1;
    */
