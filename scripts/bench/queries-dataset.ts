@@ -14,6 +14,7 @@
  */
 import { EventKind } from "../../gen/coordinator/v1/interaction_event_pb.js";
 import { encodePayload, encodeProgress, type PayloadEvent, type PayloadMetadata } from "./queries-payload.js";
+import { seededRandom } from "../../test/support/random.js";
 
 /** What to generate. */
 export interface DatasetPlan {
@@ -94,7 +95,7 @@ const FAILURES: [number, EventKind, string, string, string, boolean][] = [
 
 /** Generates the data set chunk by chunk (`perChunk` interactions each), oldest first. */
 export function* generateDataset(plan: DatasetPlan, perChunk: number): Generator<Chunk> {
-  const random = mulberry32(plan.seed);
+  const random = seededRandom(plan.seed);
   const ids = mcpIds(plan.mcps);
   const profiles = ids.map((_, k) => ({
     // Medians from 50 ms to 2 s; failure rates 4% to 16% (10% on average), not tied to speed.
@@ -271,18 +272,6 @@ function clamp(value: number, min: number, max: number): number {
 /** A standard normal sample (Box-Muller). */
 function gaussian(random: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-}
-
-/** A small seeded generator: the same plan gives the same data set. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

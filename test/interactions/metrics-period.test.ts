@@ -6,6 +6,7 @@
 import { expect } from "chai";
 import { hourlyPieces, summaryPieces, type RollupPiece } from "../../src/interactions/metrics/metrics-period.js";
 import { ROLLUP_GRAINS } from "../../src/interactions/rollups/grains.js";
+import { seededRandom } from "../support/random.js";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -30,8 +31,7 @@ function expectTiles(pieces: RollupPiece[], start: number, end: number) {
 
 describe("metrics period pieces", () => {
   it("tile random periods exactly with aligned pieces", () => {
-    let seed = 7;
-    const rand = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+    const rand = seededRandom(7);
     const base = Date.UTC(2026, 10, 22);
     for (let i = 0; i < 2000; i++) {
       const start = base - Math.floor(rand() * 60 * 24 * 60) * MINUTE;

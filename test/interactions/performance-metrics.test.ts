@@ -18,6 +18,7 @@ import type { Duration } from "@bufbuild/protobuf/wkt";
 import { createKey } from "../../src/auth/keys.js";
 import { clientFor } from "../support/clients.js";
 import { startTestCoordinator, type TestCoordinator } from "../support/coordinator.js";
+import { seededRandom } from "../support/random.js";
 
 type Client = ReturnType<typeof clientFor<(typeof InteractionService)["method"]>>["client"];
 
@@ -30,18 +31,6 @@ const MCPS = ["m-a", "m-b", "m-c", "m-d"];
 const CODES = ["E_TIMEOUT", "E_QUOTA", "E_BAD_INPUT", ""];
 /** The rollups' percentile error bound: (1.04 - 1) / (1.04 + 1), plus float slack. */
 const PERCENTILE_TOLERANCE = 0.0197;
-
-/** A small seeded generator, so a failure can be replayed with the seed it prints. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Finished {
   mcp_id: string;
@@ -58,7 +47,7 @@ describe("GetPerformanceMetrics", function () {
   let operator: Client;
   const channels: { close(): void }[] = [];
   const seed = Number(process.env.METRICS_SEED ?? Date.now() % 1_000_000);
-  const rand = random(seed);
+  const rand = seededRandom(seed);
   const pick = <T,>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
   let now: number;
 

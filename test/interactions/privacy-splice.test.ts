@@ -15,16 +15,11 @@ import { parsePrivacyPolicy } from "../../src/interactions/privacy/policy.js";
 import { Privacy } from "../../src/interactions/privacy/privacy.js";
 import { checkEvent } from "../../src/interactions/validate.js";
 import { testLogger } from "../support/logger.js";
+import { seededRandom } from "../support/random.js";
 
 /** A small deterministic generator, so a failure can be replayed from its seed. */
 function random(seed: number) {
-  let state = seed >>> 0 || 1;
-  const next = () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 2 ** 32;
-  };
+  const next = seededRandom(seed);
   const int = (n: number) => Math.floor(next() * n);
   const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
   const text = () => (int(4) === 0 ? "" : `v${int(1000)}-ü-${"x".repeat(int(30))}`);
