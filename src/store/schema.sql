@@ -185,7 +185,8 @@ CREATE INDEX interaction_events_default_mcp_id_interaction_id_occurred_a_idx ON 
 
 CREATE TABLE interaction_rollup_queue (
   mcp_id text NOT NULL,
-  minute timestamp with time zone NOT NULL
+  minute timestamp with time zone NOT NULL,
+  queued_at timestamp with time zone NOT NULL DEFAULT now()
 );
 
 CREATE TABLE interaction_rollups (

@@ -44,7 +44,8 @@ export async function startTestCoordinator(
   const database = await createTestDatabase();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "mcpc-test-"));
   const config = testConfig({ listen: "127.0.0.1:0", databaseUrl: database.connectionString, dataDir, ...overrides });
-  const coordinator = await startCoordinator(config, { logger: testLogger(), ...options });
+  // Tests see the rollups of the current minute at the next run, without the production settle time.
+  const coordinator = await startCoordinator(config, { logger: testLogger(), ...options, rollups: { settleMs: 0, ...options.rollups } });
   const adminToken = (await readFile(path.join(dataDir, "admin.key"), "utf8")).trim();
   return {
     coordinator,

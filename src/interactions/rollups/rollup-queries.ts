@@ -23,14 +23,21 @@ export async function tryLockRollups(client: PoolClient): Promise<boolean> {
 
 /**
  * Copies up to `limit` queued (mcp_id, minute) pairs, oldest minutes first, into the
- * transaction's temporary table rollup_marks; returns how many.
+ * transaction's temporary table rollup_marks; returns how many. A minute that has not ended yet
+ * is taken only once one of its queue rows is `settleMs` old.
  */
-export async function takeMarks(client: PoolClient, limit: number): Promise<number> {
+export async function takeMarks(client: PoolClient, limit: number, settleMs: number): Promise<number> {
   // Why a temporary table: the statements below all join the same marks, and the queue may hold
-  // one row per finished interaction where the marks are distinct.
+  // one row per writer statement where the marks are distinct. Why the settle time: recomputing
+  // reads every summary of the minute, so recomputing a filling minute at every run would read
+  // it over and over.
   await client.query(`CREATE TEMPORARY TABLE rollup_marks ON COMMIT DROP AS
-    SELECT mcp_id, minute FROM (SELECT DISTINCT mcp_id, minute FROM interaction_rollup_queue) q
-    ORDER BY minute LIMIT $1`, [limit]);
+    SELECT mcp_id, minute FROM (
+      SELECT mcp_id, minute FROM interaction_rollup_queue
+      GROUP BY mcp_id, minute
+      HAVING minute < date_trunc('minute', now(), 'UTC') OR min(queued_at) <= now() - $2 * interval '1 millisecond'
+    ) q
+    ORDER BY minute LIMIT $1`, [limit, settleMs]);
   // Temporary tables are never auto-analyzed: without this the planner guesses their size.
   await client.query("ANALYZE rollup_marks");
   const { rows } = await client.query<{ n: string }>("SELECT count(*) AS n FROM rollup_marks");
