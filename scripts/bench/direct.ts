@@ -48,8 +48,8 @@ export async function runDirect(job: DirectJob, notify: Notify): Promise<LoadRes
   let failure: Error | undefined;
   const submitOne = (stream: (typeof streams)[number]) => {
     const seq = stream.nextSeq++;
-    const { eventId, interactionId, kind } = encoder.ids(stream.index, seq);
-    const event = eventMessage(kind, eventId, interactionId, BigInt(seq), occurredAtMs);
+    const { eventId, interactionId, userId, kind } = encoder.ids(stream.index, seq);
+    const event = eventMessage(kind, eventId, interactionId, BigInt(seq), occurredAtMs, userId);
     const sentAt = performance.now();
     stream.inFlight++;
     outstanding++;

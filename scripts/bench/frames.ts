@@ -5,6 +5,9 @@
  *
  * Every event is a valid, distinct event: a unique event_id, an interaction id shared by the three
  * events of one interaction (STARTED with a request, PROGRESS, COMPLETED with a result), in order.
+ * The request's user_id is one of {@link BENCH_USERS}, spread evenly by a hash of the interaction,
+ * so the default privacy policy hashes ids it has seen recently as often as a real load might,
+ * no more (its cache of recent hashes holds fewer).
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
@@ -21,23 +24,30 @@ const SEQ_DIGITS = 12;
 /** event_id: `<run>-<stream>-<seq>`; interaction_id: `<run>-<stream>-i<interaction>`. */
 const EVENT_ID_PLACEHOLDER_CHAR = "~";
 const INTERACTION_ID_PLACEHOLDER_CHAR = "^";
+/** Distinct user ids of a load: `bench-user-<5 digits>`. */
+export const BENCH_USERS = 10_000;
+const USER_PREFIX = "bench-user-";
+const USER_DIGITS = 5;
+const USER_PLACEHOLDER = USER_PREFIX + "&".repeat(USER_DIGITS);
 
 /** A per-kind encoded InteractionEvent with the offsets of its id placeholders. */
 interface Template {
   bytes: Buffer;
   eventIdAt: number;
   interactionIdAt: number;
+  /** Where the user id's digits are (-1: no user id in this kind). */
+  userDigitsAt: number;
 }
 
 /** What an event of the load looks like; the same fields the direct-writer ceiling builds. */
 export const KINDS = [EventKind.STARTED, EventKind.PROGRESS, EventKind.COMPLETED] as const;
 
 /** Builds the event of `kind` as a message (used for templates and by the direct-writer ceiling). */
-export function eventMessage(kind: EventKind, eventId: string, interactionId: string, seq: bigint, occurredAtMs: number) {
+export function eventMessage(kind: EventKind, eventId: string, interactionId: string, seq: bigint, occurredAtMs: number, userId = `${USER_PREFIX}00000`) {
   const base = { eventId, interactionId, seq, kind, occurredAt: timestampFromMs(occurredAtMs) };
   switch (kind) {
     case EventKind.STARTED:
-      return create(InteractionEventSchema, { ...base, detail: { case: "request", value: { requestType: "search", userId: "bench-user" } } });
+      return create(InteractionEventSchema, { ...base, detail: { case: "request", value: { requestType: "search", userId } } });
     case EventKind.PROGRESS:
       return create(InteractionEventSchema, { ...base, detail: { case: "progress", value: { percent: 50, step: "retrieve" } } });
     default:
@@ -63,17 +73,19 @@ export class EventEncoder {
       const eventId = EVENT_ID_PLACEHOLDER_CHAR.repeat(this.#eventIdLength);
       const interactionId = INTERACTION_ID_PLACEHOLDER_CHAR.repeat(this.#interactionIdLength);
       // seq 0 is not encoded: each frame appends its own seq field after the template.
-      const bytes = Buffer.from(toBinary(InteractionEventSchema, eventMessage(kind, eventId, interactionId, 0n, occurredAtMs)));
-      return { bytes, eventIdAt: bytes.indexOf(eventId), interactionIdAt: bytes.indexOf(interactionId) };
+      const bytes = Buffer.from(toBinary(InteractionEventSchema, eventMessage(kind, eventId, interactionId, 0n, occurredAtMs, USER_PLACEHOLDER)));
+      const userAt = bytes.indexOf(USER_PLACEHOLDER);
+      return { bytes, eventIdAt: bytes.indexOf(eventId), interactionIdAt: bytes.indexOf(interactionId), userDigitsAt: userAt < 0 ? -1 : userAt + USER_PREFIX.length };
     });
   }
 
   /** The ids of event `seq` (1-based) of stream `stream`. */
-  ids(stream: number, seq: number): { eventId: string; interactionId: string; kind: EventKind } {
+  ids(stream: number, seq: number): { eventId: string; interactionId: string; userId: string; kind: EventKind } {
     const interaction = Math.floor((seq - 1) / 3);
     return {
       eventId: `${this.#runTag}-${pad(stream, STREAM_DIGITS)}-${pad(seq, SEQ_DIGITS)}`,
       interactionId: `${this.#runTag}-${pad(stream, STREAM_DIGITS)}-i${pad(interaction, SEQ_DIGITS)}`,
+      userId: USER_PREFIX + pad(userOf(stream, interaction), USER_DIGITS),
       kind: KINDS[(seq - 1) % 3]!,
     };
   }
@@ -103,6 +115,7 @@ export class EventEncoder {
     frame[interactionAt++] = 0x2d;
     frame[interactionAt++] = 0x69; // "i"
     writeDigits(frame, interactionAt, interaction, SEQ_DIGITS);
+    if (template.userDigitsAt >= 0) writeDigits(frame, at + template.userDigitsAt, userOf(stream, interaction), USER_DIGITS);
     at += template.bytes.length;
     frame[at++] = 0x10; // InteractionEvent.seq, field 2, varint
     writeVarint(frame, at, seq);
@@ -221,6 +234,14 @@ function writeDigits(buffer: Buffer, at: number, value: number, digits: number):
     value = Math.floor(value / 10);
   }
   return at + digits;
+}
+
+/** The user of an interaction: a hash of its stream and number, spread evenly over BENCH_USERS. */
+function userOf(stream: number, interaction: number): number {
+  let h = Math.imul(stream + 1, 0x9e3779b1) ^ Math.imul(interaction + 1, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
+  h ^= h >>> 13;
+  return (h >>> 0) % BENCH_USERS;
 }
 
 function pad(value: number, digits: number): string {

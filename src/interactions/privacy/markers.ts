@@ -22,17 +22,34 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const MARKER = /^enc:([A-Za-z0-9_-]{1,32}):([A-Za-z0-9_-]+)$/;
 
+/** How many recently hashed values a FieldHasher remembers, and the longest one it keeps. */
+const RECENT_HASHES = 4_096;
+const RECENT_VALUE_MAX = 256;
+
 /** Keyed hashes of values. */
 export class FieldHasher {
   readonly #key: Buffer;
+  // Why: the same user id comes back with every interaction of that user, and an HMAC is most of
+  // what the default policy costs per STARTED event (scripts/bench/privacy-cost.ts). The values
+  // first hashed most recently are kept (a Map iterates in insertion order; the oldest goes
+  // first); they are plaintext that passed through this process's memory anyway.
+  readonly #recent = new Map<string, string>();
+
   constructor(key: SecretBytes) {
     this.#key = key.bytes;
   }
 
   /** The stored form of `value` (UTF-8). */
   hash(value: string): string {
+    const known = this.#recent.get(value);
+    if (known !== undefined) return known;
     const digest = createHmac("sha256", this.#key).update(value, "utf8").digest();
-    return HASH_PREFIX + digest.subarray(0, HASH_BYTES).toString("base64url");
+    const hashed = HASH_PREFIX + digest.subarray(0, HASH_BYTES).toString("base64url");
+    if (value.length <= RECENT_VALUE_MAX) {
+      if (this.#recent.size >= RECENT_HASHES) this.#recent.delete(this.#recent.keys().next().value!);
+      this.#recent.set(value, hashed);
+    }
+    return hashed;
   }
 }
 
