@@ -37,6 +37,3 @@ export const ROLLUP_GRAINS: readonly RollupGrain[] = [
 
 /** The minute grain (the one computed from the summaries). */
 export const MINUTE_GRAIN = ROLLUP_GRAINS[0]!;
-
-/** The hour grain (the hourly series reads it). */
-export const HOUR_GRAIN = ROLLUP_GRAINS[1]!;

@@ -9,9 +9,6 @@ import { MINUTE_GRAIN, ROLLUP_GRAINS, type RollupGrain } from "./grains.js";
 /** Only one replica runs the job at a time ("mcpc" and "rlup" as two int4 keys). */
 const ROLLUP_LOCK = "1835233379, 1919708528";
 
-type Grain = RollupGrain;
-const MINUTE = MINUTE_GRAIN;
-
 /** The mcp_id of the rows for all MCPs together (migration 0007); no MCP id can be "*". */
 export const ALL_MCPS = "*";
 
@@ -53,7 +50,7 @@ const summariesOfMinute = `SELECT success, error_code, ended_at, processing_ms F
 
 /** Recomputes the minute rollups of the marked minutes from the interaction summaries. */
 export async function recomputeMinutes(client: PoolClient): Promise<void> {
-  await deleteMarked(client, MINUTE, "SELECT mcp_id, minute AS bucket_start FROM rollup_marks");
+  await deleteMarked(client, MINUTE_GRAIN, "SELECT mcp_id, minute AS bucket_start FROM rollup_marks");
   // Why group by bucket first: the histogram arrays are built from one row per (minute, MCP,
   // bucket); the NULL bucket gathers interactions without a processing time (samples 0).
   await client.query(`
@@ -74,7 +71,7 @@ export async function recomputeMinutes(client: PoolClient): Promise<void> {
       GROUP BY 1, 2, 3
     ) b
     GROUP BY b.minute, b.mcp_id`);
-  await deleteMarkedErrors(client, MINUTE, "SELECT mcp_id, minute AS bucket_start FROM rollup_marks");
+  await deleteMarkedErrors(client, MINUTE_GRAIN, "SELECT mcp_id, minute AS bucket_start FROM rollup_marks");
   await client.query(`
     INSERT INTO interaction_error_rollups (grain, bucket_start, mcp_id, error_code, failed, last_at)
     SELECT 'minute', m.minute, m.mcp_id, i.error_code, count(*), max(i.ended_at)
@@ -94,7 +91,7 @@ export async function recomputeAllMcpMinutes(client: PoolClient): Promise<void> 
     SELECT '${ALL_MCPS}', minute FROM rollup_marks EXCEPT SELECT mcp_id, minute FROM rollup_marks WHERE mcp_id = '${ALL_MCPS}'`);
   const minutes = `SELECT mcp_id, minute AS bucket_start FROM rollup_marks WHERE mcp_id = '${ALL_MCPS}'`;
   // The MCPs' rows of the same minute, found through the primary key (grain, bucket_start, mcp_id).
-  await merge(client, MINUTE, minutes, `r.grain = 'minute' AND r.bucket_start = p.bucket_start AND r.mcp_id <> '${ALL_MCPS}'`);
+  await merge(client, MINUTE_GRAIN, minutes, `r.grain = 'minute' AND r.bucket_start = p.bucket_start AND r.mcp_id <> '${ALL_MCPS}'`);
 }
 
 /** Recomputes the rollups of every grain above the minute over the marked minutes, each from the grain below. */
@@ -128,12 +125,12 @@ export async function trimRollups(client: PoolClient, before: Date, limit: numbe
 }
 
 /** The marked buckets of `grain` (distinct (mcp_id, bucket_start)), as SQL. */
-function markedBuckets(grain: Grain): string {
+function markedBuckets(grain: RollupGrain): string {
   return `SELECT DISTINCT mcp_id, date_bin(interval '${grain.interval}', minute, timestamptz '1970-01-01 00:00:00+00') AS bucket_start FROM rollup_marks`;
 }
 
 /** Replaces the marked `parent` rollups with the merge of their `child` rollups. */
-async function rollUp(client: PoolClient, child: Grain, parent: Grain): Promise<void> {
+async function rollUp(client: PoolClient, child: RollupGrain, parent: RollupGrain): Promise<void> {
   await merge(
     client,
     parent,
@@ -146,14 +143,14 @@ async function rollUp(client: PoolClient, child: Grain, parent: Grain): Promise<
  * Replaces the `grain` rollups of `parents` (SQL yielding mcp_id, bucket_start) with the merge of
  * the rollup rows r that `children` (a condition on r and the parent p) selects.
  */
-async function merge(client: PoolClient, grain: Grain, parents: string, children: string): Promise<void> {
+async function merge(client: PoolClient, grain: RollupGrain, parents: string, children: string): Promise<void> {
   await deleteMarked(client, grain, parents);
   // Why lateral subqueries per parent, for the totals as for the histogram: each reads that
   // parent's children through an index. As a plain join the planner cannot estimate the
   // per-parent bucket_start range and joins on mcp_id alone, reading every child row (a million
   // minute rows at 5 million events). The histogram sums the children's bucket counts bucket by
-  // bucket. A parent whose children are all gone gets no row (the totals' GROUP BY yields none,
-  // and the DELETE above removed the old one).
+  // bucket. A parent whose children are all gone gets no row (the totals' HAVING drops it, and
+  // the DELETE above removed the old one).
   await client.query(`
     INSERT INTO interaction_rollups (grain, bucket_start, mcp_id, finished, succeeded, samples, sum_ms, min_ms, max_ms, hist_buckets, hist_counts)
     SELECT '${grain.name}', p.bucket_start, p.mcp_id, t.finished, t.succeeded, t.samples, t.sum_ms, t.min_ms, t.max_ms,
@@ -186,12 +183,12 @@ async function merge(client: PoolClient, grain: Grain, parents: string, children
     ) e`);
 }
 
-async function deleteMarked(client: PoolClient, grain: Grain, buckets: string): Promise<void> {
+async function deleteMarked(client: PoolClient, grain: RollupGrain, buckets: string): Promise<void> {
   await client.query(`DELETE FROM interaction_rollups r USING (${buckets}) p
     WHERE r.grain = '${grain.name}' AND r.bucket_start = p.bucket_start AND r.mcp_id = p.mcp_id`);
 }
 
-async function deleteMarkedErrors(client: PoolClient, grain: Grain, buckets: string): Promise<void> {
+async function deleteMarkedErrors(client: PoolClient, grain: RollupGrain, buckets: string): Promise<void> {
   await client.query(`DELETE FROM interaction_error_rollups r USING (${buckets}) p
     WHERE r.grain = '${grain.name}' AND r.bucket_start = p.bucket_start AND r.mcp_id = p.mcp_id`);
 }
