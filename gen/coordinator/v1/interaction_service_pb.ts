@@ -145,10 +145,12 @@ export const InteractionService: GenService<{
   /**
    * Computes counts, success and error rates, processing-time statistics
    * (avg/min/max/p50/p95/p99), hourly throughput, a per-MCP breakdown and the top error codes for
-   * one MCP or all, over a window (1h, 24h, 7d, 30d) or an explicit range. Served from per-minute,
-   * hour and day rollups, so a 30-day query does not scan raw events; the rollups follow ingest
-   * within a few seconds, and periods are widened to whole minutes. Percentiles are within 2% of
-   * the exact nearest-rank value. Each call is recorded in the access audit.
+   * one MCP or all, over a window (1h, 24h, 7d, 30d) or an explicit range. Served from rollups
+   * (per minute, hour, day and doubling grains between and above them), so a 30-day query does
+   * not scan raw events; the rollups follow ingest within about 35 seconds (a minute still filling
+   * is recomputed once a change to it is 30 s old), and periods are widened to whole minutes.
+   * Percentiles are within 2% of the exact nearest-rank value. Each call is recorded in the
+   * access audit.
    *
    * Roles: workflow, operator, admin.
    * Errors: INVALID_ARGUMENT naming the field (e.g. "time_range").
@@ -202,7 +204,8 @@ export const InteractionService: GenService<{
    * Routing hint: the MCPs offering a capability, currently connected, ordered by a score built
    * from their recent success rate, p95 processing time and current load; each part of the score
    * is returned (see McpRanking for the formula). Figures come from the same rollups as
-   * GetPerformanceMetrics (a few seconds behind ingest). Each call is recorded in the access audit.
+   * GetPerformanceMetrics (up to about 35 seconds behind ingest). Each call is recorded in the
+   * access audit.
    *
    * Roles: workflow, operator, admin.
    * Errors: INVALID_ARGUMENT "capability", "window" or "limit".
