@@ -48,7 +48,8 @@ export async function getPerformanceMetrics(pool: Pool, request: GetPerformanceM
     ] as const,
     "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
   );
-  const all = rows.find((row) => row.mcp_id === null);
+  // For one MCP, its own row is the whole.
+  const all = request.mcpId ? rows.find((row) => row.mcp_id === request.mcpId) : rows.find((row) => row.mcp_id === null);
   const perMcp = rows
     .filter((row): row is SummaryRow & { mcp_id: string } => row.mcp_id !== null)
     .sort((a, b) => Number(b.finished) - Number(a.finished) || (a.mcp_id < b.mcp_id ? -1 : a.mcp_id > b.mcp_id ? 1 : 0));
