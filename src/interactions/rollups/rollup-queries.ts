@@ -1,5 +1,6 @@
 /**
- * SQL of the rollup job (see migration 0005 for the tables and the queue trigger). Every statement
+ * SQL of the rollup job (migration 0005 has the tables, 0007 the grains and the all-MCP rows, 0008
+ * the queue's triggers and its queued_at). Every statement
  * runs inside the job's REPEATABLE READ transaction, so all of them see the same summaries and the
  * same queue rows, and deleting "the queue rows handled" deletes exactly those that were read.
  */
