@@ -1,8 +1,8 @@
 /**
  * SQL of the rollup job (migration 0005 has the tables, 0007 the grains and the all-MCP rows, 0008
- * the queue's triggers and its queued_at). Every statement
- * runs inside the job's REPEATABLE READ transaction, so all of them see the same summaries and the
- * same queue rows, and deleting "the queue rows handled" deletes exactly those that were read.
+ * the queue's triggers and its queued_at). Every statement runs inside the job's REPEATABLE READ
+ * transaction, so all of them see the same summaries and the same queue rows, and deleting "the
+ * queue rows handled" deletes exactly those that were read.
  */
 import type { PoolClient } from "pg";
 import { MINUTE_GRAIN, ROLLUP_GRAINS, type RollupGrain } from "./grains.js";
