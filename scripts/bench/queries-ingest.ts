@@ -4,8 +4,9 @@
  * run on one machine.
  *
  * Two fresh databases, one per setting, so neither carries the other's schema change:
- * - off: the rollup triggers (interactions_rollup_insert, interactions_rollup_update) and the
- *   index interactions_mcp_ended_idx dropped; the coordinator started with MCPC_PRIVACY=none;
+ * - off: the writer's statement without its rollup queue step (WriterOptions.queueRollups false),
+ *   the trigger interactions_rollup_moved and the index interactions_mcp_ended_idx dropped; the
+ *   coordinator started with MCPC_PRIVACY=none;
  * - on: the schema as migrated and every setting at its built-in default.
  * Each round starts a coordinator child on the setting's emptied database and drives it with the
  * ingest benchmark's load generator (load-child.ts, closed loop). Rounds alternate the order
@@ -14,6 +15,7 @@
 import { performance } from "node:perf_hooks";
 import { openBenchDatabase, type BenchDatabase } from "./database.js";
 import { Histogram } from "./histogram.js";
+import type { WriterOptions } from "../../src/interactions/writer.js";
 import type { LoadResult } from "./measure.js";
 import { Child, cpuMs, machineBusyMs, treeCpuMs } from "./proc.js";
 import type { QueryBenchOptions } from "./queries-options.js";
@@ -34,8 +36,9 @@ export interface IngestContext {
   serverFlags(label: string): Promise<string[]>;
 }
 
-/** The coordinator's environment per setting (MCPC_PRIVACY: see the module comment). */
+/** The coordinator's environment and writer options per setting (see the module comment). */
 const SETTING_ENV: Record<IngestRound["setting"], Record<string, string>> = { off: { MCPC_PRIVACY: "none" }, on: {} };
+const SETTING_WRITER: Record<IngestRound["setting"], WriterOptions> = { off: { queueRollups: false }, on: {} };
 /** Share of one core other programs may use during a round before it is measured again. */
 const NOISY_CPU = 0.25;
 
@@ -53,8 +56,7 @@ export async function ingestComparison(ctx: IngestContext): Promise<IngestRound[
   }
   // Why drop rather than disable: "off" is the schema without the read side's write costs, as
   // it was before migration 0005 added them.
-  await databases.off.db.pool.query(`DROP TRIGGER interactions_rollup_insert ON interactions;
-    DROP TRIGGER interactions_rollup_update ON interactions;
+  await databases.off.db.pool.query(`DROP TRIGGER interactions_rollup_moved ON interactions;
     DROP INDEX interactions_mcp_ended_idx`);
 
   const rounds: IngestRound[] = [];
@@ -96,7 +98,7 @@ async function measureRound(ctx: IngestContext, db: BenchDatabase, tokens: strin
   const load = ctx.track(new Child("load-child.ts"));
   try {
     await server.ready;
-    const started = await server.request("start", { databaseUrl: db.url, sink: "durable", writer: {}, poolSize: 10, logLevel: "warn", env: SETTING_ENV[setting] });
+    const started = await server.request("start", { databaseUrl: db.url, sink: "durable", writer: SETTING_WRITER[setting], poolSize: 10, logLevel: "warn", env: SETTING_ENV[setting] });
     await load.ready;
     const postgres = () => (db.postmasterPid ? treeCpuMs(db.postmasterPid) : NaN);
     await ctx.quiet(() => cpuMs(server.pid) + postgres() + cpuMs(process.pid));

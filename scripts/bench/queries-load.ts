@@ -5,8 +5,8 @@
  * RollupJob, see queries-backfill.ts) and VACUUM ANALYZE, each timed.
  *
  * What is written is what the coordinator itself would have stored: events in their monthly
- * partitions, one dedupe key per event, one summary per interaction (the insert trigger queues
- * its rollup minute, as for live ingest), and a row per MCP in the registry.
+ * partitions, one dedupe key per event, one summary per interaction with its rollup minute queued
+ * (as the writer's statement queues it), and a row per MCP in the registry.
  */
 import { performance } from "node:perf_hooks";
 import type { Pool } from "pg";
@@ -116,7 +116,8 @@ async function insertEvents(pool: Pool, { events: e }: Chunk): Promise<void> {
 
 async function insertSummaries(pool: Pool, { summaries: s }: Chunk): Promise<void> {
   await pool.query(
-    `INSERT INTO interactions (mcp_id, interaction_id, any_session_id, started_session_id, first_event_at, last_event_at,
+    `WITH summaries AS (
+     INSERT INTO interactions (mcp_id, interaction_id, any_session_id, started_session_id, first_event_at, last_event_at,
        first_seen_at, last_seen_at, event_count, started_at, started_event_id, request_type, user_id,
        progress_count, last_progress_at, last_progress_event_id, last_progress,
        terminal_kind, ended_at, terminal_event_id, success, error_code, error_message, reported_processing_ms)
@@ -129,7 +130,11 @@ async function insertSummaries(pool: Pool, { summaries: s }: Chunk): Promise<voi
        $18::int2[], $19::float8[], $20::text[], $21::bool[], $22::text[], $23::text[], $24::float8[])
        AS t(mcp_id, interaction_id, any_session_id, started_session_id, first_event_ms, last_event_ms, first_seen_ms, last_seen_ms,
          event_count, started_ms, started_event_id, request_type, user_id, progress_count, last_progress_ms, last_progress_event_id,
-         last_progress, terminal_kind, ended_ms, terminal_event_id, success, error_code, error_message, reported_ms)`,
+         last_progress, terminal_kind, ended_ms, terminal_event_id, success, error_code, error_message, reported_ms)
+     RETURNING mcp_id, ended_at
+     )
+     INSERT INTO interaction_rollup_queue (mcp_id, minute)
+     SELECT DISTINCT mcp_id, date_trunc('minute', ended_at, 'UTC') FROM summaries WHERE ended_at IS NOT NULL`,
     [
       s.mcpId,
       s.interactionId,

@@ -1,8 +1,8 @@
 /**
  * The writer's SQL: one prepared statement stores a whole batch. It inserts the dedupe keys, the
  * events whose keys were new, and merges those events into their interactions' summary rows,
- * announces them to the live tails when someone watches (watch/channel.ts), and returns the keys
- * it stored. One statement is one implicit transaction (atomic) and one round trip; being
+ * queues the minutes whose rollups the batch changed (rollups/), announces the events to the live
+ * tails when someone watches (watch/channel.ts), and returns the keys it stored. One statement is one implicit transaction (atomic) and one round trip; being
  * prepared, it is planned once per connection.
  */
 import type { Pool, PoolClient } from "pg";
@@ -57,7 +57,8 @@ function winnerTakes(columns: readonly string[], condition: string): string {
   return columns.map((c) => `${c} = CASE WHEN ${condition} THEN EXCLUDED.${c} ELSE i.${c} END`).join(",\n      ");
 }
 
-const STORE_BATCH_SQL = `
+/** The statement; `queueRollups` false leaves out the rollup queue (see {@link StoreOptions}). */
+const storeBatchSql = (queueRollups: boolean) => `
   WITH input AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int2[], $6::float8[], $7::text[],
                          $8::int8[], $9::bytea[], $10::text[], $11::text[], $12::bytea[], $13::bool[], $14::text[],
@@ -140,7 +141,9 @@ const STORE_BATCH_SQL = `
       progress_count = i.progress_count + EXCLUDED.progress_count,
       ${winnerTakes(PROGRESS_COLUMNS, PROGRESS_WINS)},
       ${winnerTakes(TERMINAL_COLUMNS, TERMINAL_WINS)}
+    ${queueRollups ? "RETURNING mcp_id, ended_at" : ""}
   ),
+  ${queueRollups ? ROLLUP_QUEUE_CTE : ""}
   -- The live tail (WatchInteractions, see watch/channel.ts): only when $17 says someone watches,
   -- a reference to each new event (never a duplicate), in the order the events happened; with
   -- occurred_at, so the reader finds each event with one probe of the interaction index. When $17
@@ -165,17 +168,42 @@ const STORE_BATCH_SQL = `
   -- A CTE that only SELECTs runs only when referenced: the count makes "announced" run whole.
   SELECT mcp_id, event_id FROM new_keys WHERE (SELECT count(*) FROM announced) >= 0`;
 
+// The rollup job's queue (rollups/rollup-job.ts; migrations 0005, 0008 and 0009): the minute (of
+// ended_at) of every finished summary the batch changed, once per (MCP, minute). Why here rather
+// than in a trigger: statement triggers with transition tables copied every changed summary (old
+// and new) and cost PostgreSQL about 5 µs per event; this reads the rows the upsert returns. It
+// queues a little more than needed (a progress event of a finished interaction changes no
+// figure) and nothing less. The minute a summary leaves when a later terminal event wins is
+// queued by the row trigger interactions_rollup_moved (migration 0009): only an UPDATE knows it.
+const ROLLUP_QUEUE_CTE = `queued AS (
+    INSERT INTO interaction_rollup_queue (mcp_id, minute)
+    SELECT DISTINCT mcp_id, date_trunc('minute', ended_at, 'UTC') FROM summaries WHERE ended_at IS NOT NULL
+  ),`;
+const STORE_BATCH_SQL = storeBatchSql(true);
+const STORE_BATCH_SQL_UNQUEUED = storeBatchSql(false);
+
+/** How {@link storeBatch} stores. */
+export interface StoreOptions {
+  /** Notify the live tails of the new events (someone watches). Default false. */
+  announce?: boolean;
+  /**
+   * Queue the changed minutes for the rollup job. Default true; false only to measure what the
+   * rollups cost at ingest (bench:queries' "off" setting): without it the rollups go stale.
+   */
+  queueRollups?: boolean;
+}
+
 /**
  * Stores a batch (rows unique by (mcp_id, event_id): the writer removes in-batch repeats first)
  * and returns the keys that were new, i.e. stored now; the others were stored before.
  *
- * @param announce - whether to notify the live tails of the new events (someone watches).
  */
-export async function storeBatch(db: Pool | PoolClient, rows: readonly EventRow[], announce = false): Promise<Set<string>> {
+export async function storeBatch(db: Pool | PoolClient, rows: readonly EventRow[], options: StoreOptions = {}): Promise<Set<string>> {
+  const { announce = false, queueRollups = true } = options;
   const { rows: stored } = await db.query<{ mcp_id: string; event_id: string }>({
     // Named: parsed and planned once per connection, not once per batch.
-    name: "mcpc_store_batch_v3",
-    text: STORE_BATCH_SQL,
+    name: queueRollups ? "mcpc_store_batch_v4" : "mcpc_store_batch_v4_unqueued",
+    text: queueRollups ? STORE_BATCH_SQL : STORE_BATCH_SQL_UNQUEUED,
     values: [
       rows.map((r) => r.mcpId),
       rows.map((r) => r.eventId),

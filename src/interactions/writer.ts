@@ -60,6 +60,11 @@ export interface WriterOptions {
    * see watch/watcher-presence.ts). Default: never.
    */
   announce?: () => boolean;
+  /**
+   * Whether statements queue the minutes they changed for the rollup job. Default true; false
+   * only to measure the rollups' ingest cost (bench:queries): the rollups then go stale.
+   */
+  queueRollups?: boolean;
 }
 
 /** One committed statement, as {@link WriterOptions.onCommit} sees it. */
@@ -106,6 +111,7 @@ const DEFAULTS: Required<WriterOptions> = {
   retryForMs: 30_000,
   onCommit: () => undefined,
   announce: () => false,
+  queueRollups: true,
 };
 
 /**
@@ -311,7 +317,7 @@ export class GroupCommitWriter implements EventWriter {
     const announce = wanted && performance.now() >= this.#notifyBlockedUntil;
     if (wanted && !announce) this.#stats.unannouncedBatches++;
     try {
-      return await storeBatch(this.#pool, rows, announce);
+      return await storeBatch(this.#pool, rows, { announce, queueRollups: this.#options.queueRollups });
     } catch (error) {
       if (!announce || !isNotifyQueueFull(error)) throw error;
       this.#stats.unannouncedBatches++;
@@ -321,7 +327,7 @@ export class GroupCommitWriter implements EventWriter {
       // on, or when someone asks for the usage. Once the stuck listener is gone nothing else may
       // ask, and every NOTIFY would keep failing; this asks.
       await this.#pool.query("SELECT pg_notification_queue_usage()").catch(() => undefined);
-      return await storeBatch(this.#pool, rows, false);
+      return await storeBatch(this.#pool, rows, { queueRollups: this.#options.queueRollups });
     }
   }
 

@@ -246,8 +246,7 @@ CREATE INDEX interactions_first_seen_idx ON public.interactions USING btree (fir
 CREATE INDEX interactions_interaction_id_idx ON public.interactions USING btree (interaction_id);
 CREATE INDEX interactions_mcp_ended_idx ON public.interactions USING btree (mcp_id, ended_at);
 CREATE INDEX interactions_mcp_first_seen_idx ON public.interactions USING btree (mcp_id, first_seen_at DESC, interaction_id DESC);
-CREATE TRIGGER interactions_rollup_insert AFTER INSERT ON interactions REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION queue_inserted_interaction_rollups();
-CREATE TRIGGER interactions_rollup_update AFTER UPDATE ON interactions REFERENCING OLD TABLE AS updated_old NEW TABLE AS updated_new FOR EACH STATEMENT EXECUTE FUNCTION queue_updated_interaction_rollups();
+CREATE TRIGGER interactions_rollup_moved AFTER UPDATE ON interactions FOR EACH ROW WHEN (old.ended_at IS NOT NULL AND old.ended_at IS DISTINCT FROM new.ended_at) EXECUTE FUNCTION queue_left_rollup_minute();
 
 CREATE TABLE mcp_connections (
   stream_id text NOT NULL,
@@ -343,30 +342,12 @@ AS $function$
     ELSE grain::interval END
 $function$;
 
-CREATE OR REPLACE FUNCTION public.queue_inserted_interaction_rollups()
+CREATE OR REPLACE FUNCTION public.queue_left_rollup_minute()
  RETURNS trigger
  LANGUAGE plpgsql
 AS $function$
 BEGIN
-  INSERT INTO interaction_rollup_queue (mcp_id, minute)
-    SELECT DISTINCT mcp_id, date_trunc('minute', ended_at, 'UTC') FROM inserted WHERE ended_at IS NOT NULL;
-  RETURN NULL;
-END;
-$function$;
-
-CREATE OR REPLACE FUNCTION public.queue_updated_interaction_rollups()
- RETURNS trigger
- LANGUAGE plpgsql
-AS $function$
-BEGIN
-  INSERT INTO interaction_rollup_queue (mcp_id, minute)
-    SELECT DISTINCT n.mcp_id, m.minute
-    FROM updated_old o
-    JOIN updated_new n USING (mcp_id, interaction_id)
-    CROSS JOIN LATERAL (VALUES (date_trunc('minute', o.ended_at, 'UTC')), (date_trunc('minute', n.ended_at, 'UTC'))) AS m(minute)
-    WHERE n.ended_at IS NOT NULL AND m.minute IS NOT NULL
-      AND (o.ended_at IS DISTINCT FROM n.ended_at OR o.success IS DISTINCT FROM n.success
-        OR o.error_code IS DISTINCT FROM n.error_code OR o.processing_ms IS DISTINCT FROM n.processing_ms);
+  INSERT INTO interaction_rollup_queue (mcp_id, minute) VALUES (OLD.mcp_id, date_trunc('minute', OLD.ended_at, 'UTC'));
   RETURN NULL;
 END;
 $function$;

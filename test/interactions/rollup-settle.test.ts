@@ -17,10 +17,15 @@ describe("rollup settle time", () => {
     await db.drop();
   });
 
+  /** A finished summary, straight into the table, its minute queued as the writer queues it. */
   async function finish(id: string, endedAt: string): Promise<void> {
     await db.pool.query(
-      `INSERT INTO interactions (mcp_id, interaction_id, first_event_at, last_event_at, first_seen_at, last_seen_at, event_count, terminal_kind, ended_at, success)
-       SELECT 'settle-mcp', $1, t, t, now(), now(), 1, 3, t, true FROM (SELECT ${endedAt} AS t) x`,
+      `WITH summary AS (
+         INSERT INTO interactions (mcp_id, interaction_id, first_event_at, last_event_at, first_seen_at, last_seen_at, event_count, terminal_kind, ended_at, success)
+         SELECT 'settle-mcp', $1, t, t, now(), now(), 1, 3, t, true FROM (SELECT ${endedAt} AS t) x
+         RETURNING mcp_id, ended_at
+       )
+       INSERT INTO interaction_rollup_queue (mcp_id, minute) SELECT mcp_id, date_trunc('minute', ended_at, 'UTC') FROM summary`,
       [id],
     );
   }

@@ -37,14 +37,15 @@ describe("migration 0007 (rollup grains and all-MCP rollups)", function () {
   }
 
   it("builds from the existing rollups the rows the job builds from the summaries", async () => {
-    // Finished summaries of 3 MCPs over 20 days (so buckets of every grain), straight into the table: the
-    // insert trigger queues their minutes as ingest would.
+    // Finished summaries of 3 MCPs over 20 days (so buckets of every grain), straight into the
+    // table, their minutes queued as the writer queues them.
     await db.pool.query(`
       INSERT INTO interactions (mcp_id, interaction_id, first_event_at, last_event_at, first_seen_at, last_seen_at, event_count,
         started_at, terminal_kind, ended_at, success, error_code, reported_processing_ms)
       SELECT 'mcp-' || (i % 3), 'int-' || i, t, t, t, t, 2, t - make_interval(secs => (i % 997) / 10.0), 3, t, i % 7 <> 0,
         CASE WHEN i % 7 = 0 THEN 'E' || (i % 4) ELSE '' END, CASE WHEN i % 5 = 0 THEN NULL ELSE (i * 7919 % 100000) / 10.0 END
       FROM generate_series(1, 3000) AS i, LATERAL (SELECT now() - make_interval(mins => i * 9 + (i % 13))) AS at(t)`);
+    await db.pool.query("INSERT INTO interaction_rollup_queue (mcp_id, minute) SELECT DISTINCT mcp_id, date_trunc('minute', ended_at, 'UTC') FROM interactions");
     const job = new RollupJob(db.pool, testLogger());
     expect((await job.runOnce()).minutes).to.be.greaterThan(2500);
     const byJob = await rollups();

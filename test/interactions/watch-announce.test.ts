@@ -145,15 +145,15 @@ describe("live tail: announcing stored events", () => {
     try {
       const rolledBack = event(EventKind.STARTED, "rb", 1_000);
       await client.query("BEGIN");
-      await storeBatch(client, [rowOf("m1", rolledBack)], true);
+      await storeBatch(client, [rowOf("m1", rolledBack)], { announce: true });
       await client.query("ROLLBACK");
 
       const committed = event(EventKind.STARTED, "late", 2_000);
       await client.query("BEGIN");
-      await storeBatch(client, [rowOf("m1", committed)], true);
+      await storeBatch(client, [rowOf("m1", committed)], { announce: true });
       // Committed elsewhere while that transaction is open: announced first.
       const marker = event(EventKind.STARTED, "marker", 3_000);
-      await storeBatch(db.pool, [rowOf("m2", marker)], true);
+      await storeBatch(db.pool, [rowOf("m2", marker)], { announce: true });
       await waitFor(() => idsOf(listener.received).includes(marker.eventId), { message: "the marker's announcement" });
       expect(idsOf(listener.received)).to.deep.equal([marker.eventId]);
 

@@ -1,6 +1,7 @@
 /**
  * SQL of the rollup job (migration 0005 has the tables, 0007 the grains and the all-MCP rows, 0008
- * the queue's triggers and its queued_at). Every statement runs inside the job's REPEATABLE READ
+ * the queue's queued_at; the writer's statement fills the queue, with migration 0009's trigger for
+ * the minutes a summary leaves). Every statement runs inside the job's REPEATABLE READ
  * transaction, so all of them see the same summaries and the same queue rows, and deleting "the
  * queue rows handled" deletes exactly those that were read.
  */
@@ -87,7 +88,7 @@ export async function recomputeMinutes(client: PoolClient): Promise<void> {
  * {@link recomputeMinutes}), and marks them, so the levels above are recomputed for all MCPs too.
  */
 export async function recomputeAllMcpMinutes(client: PoolClient): Promise<void> {
-  // EXCEPT: a queue row for '*' itself (never made by the trigger) must not mark a minute twice.
+  // EXCEPT: a queue row for '*' itself (never made by the writer) must not mark a minute twice.
   await client.query(`INSERT INTO rollup_marks
     SELECT '${ALL_MCPS}', minute FROM rollup_marks EXCEPT SELECT mcp_id, minute FROM rollup_marks WHERE mcp_id = '${ALL_MCPS}'`);
   const minutes = `SELECT mcp_id, minute AS bucket_start FROM rollup_marks WHERE mcp_id = '${ALL_MCPS}'`;
