@@ -17,7 +17,7 @@ import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { Ingest } from "./interactions/ingest.js";
 import type { IngestLimits } from "./interactions/limits.js";
-import type { EventWriter, WriterOptions } from "./interactions/writer.js";
+import type { EventWriter, WriterOptions } from "./interactions/writer-contract.js";
 import { ensureEventPartitions } from "./interactions/writer-queries.js";
 import { RetentionJob, type RetentionOptions } from "./interactions/retention.js";
 import { RollupJob, type RollupOptions } from "./interactions/rollups/rollup-job.js";

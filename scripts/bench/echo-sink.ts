@@ -3,7 +3,7 @@
  * coordinator as `ingestSink`, it leaves everything else (gRPC, auth, validation, sessions, acks)
  * as in production, so the gap to it is what storing costs.
  */
-import type { EventWriter, WriteItem, WriteOutcome, WriterStats } from "../../src/interactions/writer.js";
+import type { EventWriter, WriteItem, WriteOutcome, WriterStats } from "../../src/interactions/writer-contract.js";
 
 const STORED: WriteOutcome = { status: "stored" };
 

@@ -19,7 +19,7 @@ import { mkdir, readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import type { WriterOptions, WriterStats } from "../../src/interactions/writer.js";
+import type { WriterOptions, WriterStats } from "../../src/interactions/writer-contract.js";
 import { printProfiles } from "./cpu-profile.js";
 import { openBenchDatabase, type BenchDatabase } from "./database.js";
 import { Histogram } from "./histogram.js";

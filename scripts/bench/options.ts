@@ -2,7 +2,7 @@
  * Command-line flags of `npm run bench:ingest`.
  */
 import { loadConfig } from "../../src/config/load.js";
-import type { WriterOptions } from "../../src/interactions/writer.js";
+import type { WriterOptions } from "../../src/interactions/writer-contract.js";
 import { parseBenchFlags, seconds, wholeNumber, type CommonBenchOptions } from "./flags.js";
 
 export const SECTIONS = ["durable", "echo", "direct", "fixed", "writer", "idle"] as const;

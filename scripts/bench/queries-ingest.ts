@@ -15,7 +15,7 @@
 import { performance } from "node:perf_hooks";
 import { openBenchDatabase, type BenchDatabase } from "./database.js";
 import { Histogram } from "./histogram.js";
-import type { WriterOptions } from "../../src/interactions/writer.js";
+import type { WriterOptions } from "../../src/interactions/writer-contract.js";
 import type { LoadResult } from "./measure.js";
 import { Child, cpuMs, machineBusyMs, treeCpuMs } from "./proc.js";
 import type { QueryBenchOptions } from "./queries-options.js";

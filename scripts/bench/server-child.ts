@@ -11,7 +11,7 @@ import path from "node:path";
 import { loadConfig } from "../../src/config/load.js";
 import { startCoordinator, type Coordinator } from "../../src/coordinator.js";
 import { createLogger } from "../../src/logger.js";
-import type { WriterOptions } from "../../src/interactions/writer.js";
+import type { WriterOptions } from "../../src/interactions/writer-contract.js";
 import { EchoSink } from "./echo-sink.js";
 import { notifyParent, serveParent } from "./proc.js";
 

@@ -5,7 +5,7 @@ import { create } from "@bufbuild/protobuf";
 import { EventMetadataSchema, type EventMetadata, type InteractionEvent } from "../../gen/coordinator/v1/interaction_event_pb.js";
 import { AckStatus } from "../../gen/coordinator/v1/stream_frames_pb.js";
 import type { IngestCounters } from "./counters.js";
-import type { WriteOutcome } from "./writer.js";
+import type { WriteOutcome } from "./writer-contract.js";
 
 /** One event's ack, as sent in EventAcks / ReportInteractionsResponse. */
 export interface Ack {

@@ -23,7 +23,7 @@ import { IngestError } from "./stream-end.js";
 import { MCP_ID_PATTERN } from "../mcp-id.js";
 import { checkEvent, type EventPolicy } from "./validate.js";
 import { ackFor, applyMetadataDefaults, rejectionFor, type Ack } from "./acks.js";
-import { DatabaseUnavailableError, type EventWriter } from "./writer.js";
+import { DatabaseUnavailableError, type EventWriter } from "./writer-contract.js";
 import type { IngestCounters } from "./counters.js";
 
 type Response = MessageInitShape<typeof StreamInteractionsResponseSchema>;

@@ -13,7 +13,8 @@ import { DEFAULT_INGEST_LIMITS, type IngestLimits } from "./limits.js";
 import { reportEvents, type ReportAck } from "./report.js";
 import { SessionSweeper } from "./session-sweeper.js";
 import type { EventPolicy } from "./validate.js";
-import { GroupCommitWriter, type EventWriter, type WriterOptions } from "./writer.js";
+import { GroupCommitWriter } from "./writer.js";
+import type { EventWriter, WriterOptions } from "./writer-contract.js";
 
 /** Everything ingest needs. */
 export interface IngestOptions {

@@ -10,7 +10,7 @@ import type { IngestLimits } from "./limits.js";
 import { IngestError } from "./stream-end.js";
 import { MCP_ID_PATTERN } from "../mcp-id.js";
 import { checkEvent, type EventPolicy } from "./validate.js";
-import { DatabaseUnavailableError, type EventWriter } from "./writer.js";
+import { DatabaseUnavailableError, type EventWriter } from "./writer-contract.js";
 
 /** One per event, in request order. */
 export type ReportAck = Ack;

@@ -7,7 +7,7 @@ import type { Pool } from "pg";
 import type { Logger } from "pino";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { IngestCounters } from "../interactions/counters.js";
-import type { WriterStats } from "../interactions/writer.js";
+import type { WriterStats } from "../interactions/writer-contract.js";
 import { DecisionCounts, DECISION_STATUSES, type DecisionCountsOptions } from "./decision-counts.js";
 
 /** What the collectors read (structural, so tests can hand in stand-ins). */

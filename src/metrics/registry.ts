@@ -13,7 +13,7 @@
  * carry the mcpc_ prefix.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { CommitInfo } from "../interactions/writer.js";
+import type { CommitInfo } from "../interactions/writer-contract.js";
 import { VERSION } from "../version.js";
 import { registerCollectors, type MetricSources } from "./collectors.js";
 

@@ -4,7 +4,8 @@
  */
 import { expect } from "chai";
 import { EventKind } from "../../gen/coordinator/v1/interaction_event_pb.js";
-import { GroupCommitWriter, type WriteItem } from "../../src/interactions/writer.js";
+import { GroupCommitWriter } from "../../src/interactions/writer.js";
+import type { WriteItem } from "../../src/interactions/writer-contract.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { testLogger } from "../support/logger.js";
 import { event } from "./events.js";
