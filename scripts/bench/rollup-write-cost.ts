@@ -34,7 +34,8 @@ type Setting = "off" | "on";
 interface Lane {
   setting: Setting;
   database: string;
-  client: pg.Client;
+  pool: pg.Pool;
+  client: pg.PoolClient;
   backendPid: number;
   next: () => EventRow[];
   cpuMs: number;
@@ -96,11 +97,11 @@ try {
   for (const [i, setting] of (["off", "on", "off", "on"] as const).entries()) {
     const database = `rollup_cost_${i}`;
     await admin.query(`CREATE DATABASE ${database} TEMPLATE ${template}`);
-    const client = new pg.Client({ connectionString: urlOf(bench.url, database) });
-    await client.connect();
+    const pool = new pg.Pool({ connectionString: urlOf(bench.url, database), max: 1 });
+    const client = await pool.connect();
     if (setting === "off") await client.query("DROP TRIGGER interactions_rollup_moved ON interactions; DROP INDEX interactions_mcp_ended_idx");
     const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
-    lanes.push({ setting, database, client, backendPid: rows[0]!.pid, next: batches(`lane${i}`), cpuMs: 0, events: 0 });
+    lanes.push({ setting, database, pool, client, backendPid: rows[0]!.pid, next: batches(`lane${i}`), cpuMs: 0, events: 0 });
   }
   const store = (lane: Lane, rows: EventRow[]) => storeBatch(lane.client, rows, { queueRollups: lane.setting === "on" });
   // Warm-up: plans prepared, first pages allocated.
@@ -142,7 +143,10 @@ try {
   console.log(`  writer's statement, rollups on   ${on.toFixed(2)} µs  (+${(on - off).toFixed(2)} µs)`);
   console.log(`  rollup job, each minute once     ${((1000 * jobMs) / jobEvents).toFixed(2)} µs`);
 } finally {
-  for (const lane of lanes) await lane.client.end();
+  for (const lane of lanes) {
+    lane.client.release();
+    await lane.pool.end();
+  }
   for (const lane of lanes) await admin.query(`DROP DATABASE IF EXISTS ${lane.database} WITH (FORCE)`);
   await admin.end();
   await bench.close();
