@@ -1,7 +1,7 @@
 /**
  * The ingest half of `npm run bench:queries`: ingest throughput with the read side's write costs
- * (rollup triggers and index, privacy policies) on, against the same ingest with them off, in one
- * run on one machine.
+ * (the rollup queue step, trigger and index; privacy policies) on, against the same ingest with
+ * them off, in one run on one machine.
  *
  * Two fresh databases, one per setting, so neither carries the other's schema change:
  * - off: the writer's statement without its rollup queue step (WriterOptions.queueRollups false),

@@ -59,7 +59,7 @@ export interface QueryFigures {
 /** One ingest round. */
 export interface IngestRound {
   round: number;
-  /** off: rollup triggers and index dropped, MCPC_PRIVACY=none; on: the built-in defaults. */
+  /** off: the rollup queue step, trigger and index left out, MCPC_PRIVACY=none; on: the built-in defaults. */
   setting: "off" | "on";
   eventsPerSecond: number;
   p99: number;
@@ -153,8 +153,9 @@ export function queriesReport(
       `INGEST: rollups and privacy on vs off, closed loop, ${options.ingestStreams} streams x window ${options.ingestWindow}, ${options.ingestDurationMs / 1000} s measured after ` +
         `${options.ingestWarmupMs / 1000} s warm-up per round;`,
     );
-    out.push("a fresh coordinator child per round on a fresh, emptied database per setting (off: rollup triggers and interactions_mcp_ended_idx");
-    out.push("dropped, MCPC_PRIVACY=none; on: built-in defaults); rounds in ABBA order. CPU in % of one core.");
+    out.push("a fresh coordinator child per round on a fresh, emptied database per setting (off: the writer's rollup queue step left out,");
+    out.push("interactions_rollup_moved and interactions_mcp_ended_idx dropped, MCPC_PRIVACY=none; on: built-in defaults); rounds in ABBA");
+    out.push("order. CPU in % of one core.");
     out.push(
       table(
         ["round", "setting", "events/s", "p99 ack ms", "coord CPU", "PG CPU", "client CPU", "other CPU"],
@@ -162,6 +163,11 @@ export function queriesReport(
       ),
     );
     out.push(`mean: off ${int(off)} events/s, on ${int(on)} events/s: on/off ${percent(ratio)}`);
+    out.push(`on/off within each round (the two settings measured back to back): ${pairedRatios(r.ingest).map(percent).join(", ")}`);
+    for (const setting of ["off", "on"] as const) {
+      const cpu = cpuPerEvent(r.ingest, setting);
+      out.push(`CPU per event, ${setting}: coordinator ${cpu.server.toFixed(1)} µs, PostgreSQL ${cpu.postgres.toFixed(1)} µs, client ${cpu.client.toFixed(1)} µs`);
+    }
     out.push("");
   }
 
@@ -232,4 +238,23 @@ export function queriesReport(
   };
   out.push(JSON.stringify(json));
   return out.join("\n");
+}
+
+/** Each round's on/off throughput ratio (both settings of a round run back to back). */
+function pairedRatios(rounds: readonly IngestRound[]): number[] {
+  const ratios: number[] = [];
+  for (const on of rounds.filter((x) => x.setting === "on")) {
+    const off = rounds.find((x) => x.setting === "off" && x.round === on.round);
+    if (off) ratios.push(on.eventsPerSecond / off.eventsPerSecond);
+  }
+  return ratios;
+}
+
+/** CPU µs per event stored, per process, over all rounds of `setting` (total CPU / total events). */
+function cpuPerEvent(rounds: readonly IngestRound[], setting: IngestRound["setting"]): { server: number; postgres: number; client: number } {
+  const of = rounds.filter((x) => x.setting === setting);
+  // Rounds last equally long, so share-of-a-core / events-per-second sums weight them alike.
+  const events = of.reduce((sum, x) => sum + x.eventsPerSecond, 0);
+  const per = (cpu: (x: IngestRound) => number) => (1e6 * of.reduce((sum, x) => sum + cpu(x), 0)) / events;
+  return { server: per((x) => x.serverCpu), postgres: per((x) => x.postgresCpu), client: per((x) => x.clientCpu) };
 }
