@@ -171,7 +171,7 @@ const storeBatchSql = (queueRollups: boolean) => `
 // The rollup job's queue (rollups/rollup-job.ts; migrations 0005, 0008 and 0009): the minute (of
 // ended_at) of every finished summary the batch changed, once per (MCP, minute). Why here rather
 // than in a trigger: statement triggers with transition tables copied every changed summary (old
-// and new) and cost PostgreSQL about 5 µs per event; this reads the rows the upsert returns. It
+// and new) and cost PostgreSQL 3 to 5 µs per event; this reads the rows the upsert returns. It
 // queues a little more than needed (a progress event of a finished interaction changes no
 // figure) and nothing less. The minute a summary leaves when a later terminal event wins is
 // queued by the row trigger interactions_rollup_moved (migration 0009): only an UPDATE knows it.

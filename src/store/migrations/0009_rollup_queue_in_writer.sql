@@ -1,8 +1,9 @@
 -- The rollup queue is now filled by the writer's statement itself (src/interactions/
 -- writer-queries.ts, the "queued" step): it queues the minute of every finished summary it
 -- changed, from the rows its upsert returns. The statement triggers of migration 0008 go: their
--- transition tables copied every changed summary, old and new, and cost PostgreSQL about 5 µs per
--- event stored (against under 1 µs for the writer's step), a third of what the rollups cost ingest.
+-- transition tables copied every changed summary, old and new, and cost PostgreSQL 3 to 5 µs of
+-- CPU per event stored, against under 1 µs for the writer's step (interleaved measurements, as
+-- scripts/bench/rollup-write-cost.ts makes them).
 --
 -- What only an UPDATE knows stays in a trigger: the minute a finished summary leaves when a later
 -- terminal event wins (a late FAILED over a COMPLETED, or a later terminal time). It is a row
