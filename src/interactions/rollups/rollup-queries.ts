@@ -52,34 +52,38 @@ const summariesOfMinute = `SELECT success, error_code, ended_at, processing_ms F
 
 /** Recomputes the minute rollups of the marked minutes from the interaction summaries. */
 export async function recomputeMinutes(client: PoolClient): Promise<void> {
-  await deleteMarked(client, MINUTE_GRAIN, "SELECT mcp_id, minute AS bucket_start FROM rollup_marks");
-  // Why group by bucket first: the histogram arrays are built from one row per (minute, MCP,
-  // bucket); the NULL bucket gathers interactions without a processing time (samples 0).
+  const buckets = "SELECT mcp_id, minute AS bucket_start FROM rollup_marks";
+  await deleteMarked(client, MINUTE_GRAIN, buckets);
+  await deleteMarkedErrors(client, MINUTE_GRAIN, buckets);
+  // Why one statement: the totals and the error codes come from the same summaries, read once
+  // (MATERIALIZED) rather than once per table. Why group by bucket first: the histogram arrays
+  // are built from one row per (minute, MCP, bucket); the NULL bucket gathers interactions
+  // without a processing time (samples 0).
   await client.query(`
-    INSERT INTO interaction_rollups (grain, bucket_start, mcp_id, finished, succeeded, samples, sum_ms, min_ms, max_ms, hist_buckets, hist_counts)
-    SELECT 'minute', b.minute, b.mcp_id, sum(b.finished), sum(b.succeeded), sum(b.samples), sum(b.sum_ms), min(b.min_ms), max(b.max_ms),
-      COALESCE(array_agg(b.bucket ORDER BY b.bucket) FILTER (WHERE b.bucket IS NOT NULL), '{}'),
-      COALESCE(array_agg(b.samples ORDER BY b.bucket) FILTER (WHERE b.bucket IS NOT NULL), '{}')
-    FROM (
-      SELECT i.minute, i.mcp_id, interaction_ms_bucket(i.ms) AS bucket,
-        count(*) AS finished, count(*) FILTER (WHERE i.success) AS succeeded, count(i.ms) AS samples,
-        COALESCE(sum(i.ms), 0) AS sum_ms, min(i.ms) AS min_ms, max(i.ms) AS max_ms
+    WITH s AS MATERIALIZED (
+      -- Negative times (clock skew) count as 0; NULL (unknown) stays out of the time figures.
+      SELECT m.minute, m.mcp_id, i.success, i.error_code, i.ended_at, CASE WHEN i.processing_ms < 0 THEN 0 ELSE i.processing_ms END AS ms
+      FROM rollup_marks m
+      CROSS JOIN LATERAL (${summariesOfMinute}) i
+    ),
+    totals AS (
+      INSERT INTO interaction_rollups (grain, bucket_start, mcp_id, finished, succeeded, samples, sum_ms, min_ms, max_ms, hist_buckets, hist_counts)
+      SELECT 'minute', b.minute, b.mcp_id, sum(b.finished), sum(b.succeeded), sum(b.samples), sum(b.sum_ms), min(b.min_ms), max(b.max_ms),
+        COALESCE(array_agg(b.bucket ORDER BY b.bucket) FILTER (WHERE b.bucket IS NOT NULL), '{}'),
+        COALESCE(array_agg(b.samples ORDER BY b.bucket) FILTER (WHERE b.bucket IS NOT NULL), '{}')
       FROM (
-        -- Negative times (clock skew) count as 0; NULL (unknown) stays out of the time figures.
-        SELECT m.minute, m.mcp_id, i.success, CASE WHEN i.processing_ms < 0 THEN 0 ELSE i.processing_ms END AS ms
-        FROM rollup_marks m
-        CROSS JOIN LATERAL (${summariesOfMinute}) i
-      ) i
-      GROUP BY 1, 2, 3
-    ) b
-    GROUP BY b.minute, b.mcp_id`);
-  await deleteMarkedErrors(client, MINUTE_GRAIN, "SELECT mcp_id, minute AS bucket_start FROM rollup_marks");
-  await client.query(`
+        SELECT s.minute, s.mcp_id, interaction_ms_bucket(s.ms) AS bucket,
+          count(*) AS finished, count(*) FILTER (WHERE s.success) AS succeeded, count(s.ms) AS samples,
+          COALESCE(sum(s.ms), 0) AS sum_ms, min(s.ms) AS min_ms, max(s.ms) AS max_ms
+        FROM s
+        GROUP BY 1, 2, 3
+      ) b
+      GROUP BY b.minute, b.mcp_id
+    )
     INSERT INTO interaction_error_rollups (grain, bucket_start, mcp_id, error_code, failed, last_at)
-    SELECT 'minute', m.minute, m.mcp_id, i.error_code, count(*), max(i.ended_at)
-    FROM rollup_marks m
-    CROSS JOIN LATERAL (${summariesOfMinute}) i
-    WHERE NOT i.success
+    SELECT 'minute', s.minute, s.mcp_id, s.error_code, count(*), max(s.ended_at)
+    FROM s
+    WHERE NOT s.success
     GROUP BY 2, 3, 4`);
 }
 
