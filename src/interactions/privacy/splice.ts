@@ -11,11 +11,14 @@
  * the detail changed: an encoding may repeat a field (the decoder merges them) or carry a
  * shadowed oneof member (the decoder keeps the last), and the original values in those must not
  * stay in the stored bytes. Such encodings take the slower way (the whole detail re-encoded).
+ * The default policy's case (the detail's text field alone, one detail) has a faster way of its
+ * own: splice-text.ts.
  */
 import { create, toBinary } from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { InteractionEventSchema, type InteractionEvent } from "../../../gen/coordinator/v1/interaction_event_pb.js";
 import { fieldsOf, type DetailCase } from "./fields.js";
+import { spliceDetailText } from "./splice-text.js";
 
 /** protect()'s result bits: which parts of the event it changed (0: none). */
 export const CHANGED_DETAIL_TEXT = 1;
@@ -38,6 +41,13 @@ const DETAIL_TEXT = new Map(
  * @param changed - protect()'s bits (CHANGED_DETAIL_TEXT, CHANGED_DETAIL_STRUCT, CHANGED_ATTRIBUTES).
  */
 export function spliceChanged(encoding: Uint8Array, event: InteractionEvent, changed: number): Uint8Array {
+  const detail = event.detail;
+  if (changed === CHANGED_DETAIL_TEXT && detail.case !== undefined) {
+    const { detailNumber, textNumber } = DETAIL_TEXT.get(detail.case)!;
+    const value = (detail.value as unknown as Record<string, string>)[textProperty(detail.case)]!;
+    const spliced = spliceDetailText(encoding, DETAIL_NUMBERS, detailNumber, textNumber, value);
+    if (spliced) return spliced;
+  }
   const dropDetail = (changed & CHANGED_DETAIL) !== 0;
   const dropAttributes = (changed & CHANGED_ATTRIBUTES) !== 0;
   const kept: Uint8Array[] = [];
@@ -61,7 +71,6 @@ export function spliceChanged(encoding: Uint8Array, event: InteractionEvent, cha
     }
   }
   if (keptFrom < encoding.length) kept.push(encoding.subarray(keptFrom));
-  const detail = event.detail;
   const textOnly = dropDetail && (changed & CHANGED_DETAIL_STRUCT) === 0 && detailFields === 1 && detail.case !== undefined;
   if (textOnly) kept.push(...rewriteText(detailContent!, detail.case, (detail.value as unknown as Record<string, string>)[textProperty(detail.case)]!));
   // The other changed parts, encoded as an InteractionEvent of their own: the bytes of those fields.
