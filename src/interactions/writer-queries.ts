@@ -2,8 +2,9 @@
  * The writer's SQL: one prepared statement stores a whole batch. It inserts the dedupe keys, the
  * events whose keys were new, and merges those events into their interactions' summary rows,
  * queues the minutes whose rollups the batch changed (rollups/), announces the events to the live
- * tails when someone watches (watch/channel.ts), and returns the keys it stored. One statement is one implicit transaction (atomic) and one round trip; being
- * prepared, it is planned once per connection.
+ * tails when someone watches (watch/channel.ts), and returns the keys it stored. One statement is
+ * one implicit transaction (atomic) and one round trip; being prepared, it is planned once per
+ * connection.
  */
 import type { Pool, PoolClient } from "pg";
 import { VERSION } from "../version.js";
@@ -196,7 +197,6 @@ export interface StoreOptions {
 /**
  * Stores a batch (rows unique by (mcp_id, event_id): the writer removes in-batch repeats first)
  * and returns the keys that were new, i.e. stored now; the others were stored before.
- *
  */
 export async function storeBatch(db: Pool | PoolClient, rows: readonly EventRow[], options: StoreOptions = {}): Promise<Set<string>> {
   const { announce = false, queueRollups = true } = options;
