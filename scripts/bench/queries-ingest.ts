@@ -106,8 +106,20 @@ async function measureRound(ctx: IngestContext, db: BenchDatabase, tokens: strin
     const sample = (): Sample => ({ at: performance.now(), machine: machineBusyMs(), server: cpuMs(server.pid), postgres: postgres() });
     let start: Sample | undefined;
     let end: Sample | undefined;
-    load.on("measure-start", () => (start = sample()));
-    load.on("measure-end", () => (end = sample()));
+    // Checkpoints started (timed or requested; PostgreSQL 17+): one spreads its writes over minutes,
+    // so counting those completed would miss one begun in the window.
+    const checkpoints = () =>
+      db.pool.query<{ n: string }>("SELECT num_timed + num_requested AS n FROM pg_stat_checkpointer").then((r) => Number(r.rows[0]!.n), () => NaN);
+    let checkpointsAtStart: Promise<number> = Promise.resolve(NaN);
+    let checkpointsAtEnd: Promise<number> = Promise.resolve(NaN);
+    load.on("measure-start", () => {
+      start = sample();
+      checkpointsAtStart = checkpoints();
+    });
+    load.on("measure-end", () => {
+      end = sample();
+      checkpointsAtEnd = checkpoints();
+    });
     const job = {
       address: `127.0.0.1:${started.port as number}`,
       tokens,
@@ -133,6 +145,7 @@ async function measureRound(ctx: IngestContext, db: BenchDatabase, tokens: strin
       clientCpu: result.clientCpuMs / elapsed,
       // Busy time of the machine not spent by the coordinator, PostgreSQL or the load: noise.
       otherCpu: Math.max(0, (end.machine - start.machine - serverMs - postgresMs - result.clientCpuMs) / elapsed),
+      checkpoints: (await checkpointsAtEnd) - (await checkpointsAtStart),
       notStored: result.notStored,
       problems: result.problems,
     };

@@ -67,6 +67,8 @@ export interface IngestRound {
   postgresCpu: number;
   clientCpu: number;
   otherCpu: number;
+  /** Checkpoints PostgreSQL started during the window (after one, the first change to each page writes its full image to the WAL). */
+  checkpoints: number;
   notStored: number;
   problems: string[];
 }
@@ -158,8 +160,18 @@ export function queriesReport(
     out.push("order. CPU in % of one core.");
     out.push(
       table(
-        ["round", "setting", "events/s", "p99 ack ms", "coord CPU", "PG CPU", "client CPU", "other CPU"],
-        r.ingest.map((x) => [x.round, x.setting, int(x.eventsPerSecond), ms(x.p99), percent(x.serverCpu), percent(x.postgresCpu), percent(x.clientCpu), percent(x.otherCpu)]),
+        ["round", "setting", "events/s", "p99 ack ms", "coord CPU", "PG CPU", "client CPU", "other CPU", "checkpoints"],
+        r.ingest.map((x) => [
+          x.round,
+          x.setting,
+          int(x.eventsPerSecond),
+          ms(x.p99),
+          percent(x.serverCpu),
+          percent(x.postgresCpu),
+          percent(x.clientCpu),
+          percent(x.otherCpu),
+          x.checkpoints,
+        ]),
       ),
     );
     out.push(`mean: off ${int(off)} events/s, on ${int(on)} events/s: on/off ${percent(ratio)}`);
