@@ -10,6 +10,7 @@
  */
 import { performance } from "node:perf_hooks";
 import type { Pool } from "pg";
+import { queueFinishedMinutesSql } from "../../src/interactions/rollups/rollup-queries.js";
 import { backfillRollups, type Backfill } from "./queries-backfill.js";
 import { generateDataset, mcpIds, type Chunk, type DatasetPlan } from "./queries-dataset.js";
 import { checkPayloads } from "./queries-payload.js";
@@ -133,8 +134,7 @@ async function insertSummaries(pool: Pool, { summaries: s }: Chunk): Promise<voi
          last_progress, terminal_kind, ended_ms, terminal_event_id, success, error_code, error_message, reported_ms)
      RETURNING mcp_id, ended_at
      )
-     INSERT INTO interaction_rollup_queue (mcp_id, minute)
-     SELECT DISTINCT mcp_id, date_trunc('minute', ended_at, 'UTC') FROM summaries WHERE ended_at IS NOT NULL`,
+     ${queueFinishedMinutesSql("summaries")}`,
     [
       s.mcpId,
       s.interactionId,

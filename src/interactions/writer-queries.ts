@@ -8,6 +8,7 @@
  */
 import type { Pool, PoolClient } from "pg";
 import { VERSION } from "../version.js";
+import { queueFinishedMinutesSql } from "./rollups/rollup-queries.js";
 import type { Contribution } from "./summary.js";
 import { EVENTS_CHANNEL, NOTIFY_CHUNK_BYTES } from "./watch/channel.js";
 
@@ -177,8 +178,7 @@ const storeBatchSql = (queueRollups: boolean) => `
 // figure) and nothing less. The minute a summary leaves when a later terminal event wins is
 // queued by the row trigger interactions_rollup_moved (migration 0009): only an UPDATE knows it.
 const ROLLUP_QUEUE_CTE = `queued AS (
-    INSERT INTO interaction_rollup_queue (mcp_id, minute)
-    SELECT DISTINCT mcp_id, date_trunc('minute', ended_at, 'UTC') FROM summaries WHERE ended_at IS NOT NULL
+    ${queueFinishedMinutesSql("summaries")}
   ),`;
 const STORE_BATCH_SQL = storeBatchSql(true);
 const STORE_BATCH_SQL_UNQUEUED = storeBatchSql(false);

@@ -4,6 +4,7 @@
  */
 import { expect } from "chai";
 import { RollupJob } from "../../src/interactions/rollups/rollup-job.js";
+import { queueFinishedMinutesSql } from "../../src/interactions/rollups/rollup-queries.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { testLogger } from "../support/logger.js";
 
@@ -25,7 +26,7 @@ describe("rollup settle time", () => {
          SELECT 'settle-mcp', $1, t, t, now(), now(), 1, 3, t, true FROM (SELECT ${endedAt} AS t) x
          RETURNING mcp_id, ended_at
        )
-       INSERT INTO interaction_rollup_queue (mcp_id, minute) SELECT mcp_id, date_trunc('minute', ended_at, 'UTC') FROM summary`,
+       ${queueFinishedMinutesSql("summary")}`,
       [id],
     );
   }

@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { ROLLUP_GRAINS } from "../../src/interactions/rollups/grains.js";
 import { RollupJob } from "../../src/interactions/rollups/rollup-job.js";
+import { queueFinishedMinutesSql } from "../../src/interactions/rollups/rollup-queries.js";
 import { MIGRATIONS_DIR } from "../../src/store/migrate.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { testLogger } from "../support/logger.js";
@@ -45,7 +46,7 @@ describe("migration 0007 (rollup grains and all-MCP rollups)", function () {
       SELECT 'mcp-' || (i % 3), 'int-' || i, t, t, t, t, 2, t - make_interval(secs => (i % 997) / 10.0), 3, t, i % 7 <> 0,
         CASE WHEN i % 7 = 0 THEN 'E' || (i % 4) ELSE '' END, CASE WHEN i % 5 = 0 THEN NULL ELSE (i * 7919 % 100000) / 10.0 END
       FROM generate_series(1, 3000) AS i, LATERAL (SELECT now() - make_interval(mins => i * 9 + (i % 13))) AS at(t)`);
-    await db.pool.query("INSERT INTO interaction_rollup_queue (mcp_id, minute) SELECT DISTINCT mcp_id, date_trunc('minute', ended_at, 'UTC') FROM interactions");
+    await db.pool.query(queueFinishedMinutesSql("interactions"));
     const job = new RollupJob(db.pool, testLogger());
     expect((await job.runOnce()).minutes).to.be.greaterThan(2500);
     const byJob = await rollups();

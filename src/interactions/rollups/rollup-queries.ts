@@ -14,6 +14,17 @@ const ROLLUP_LOCK = "1835233379, 1919708528";
 /** The mcp_id of the rows for all MCPs together (migration 0007); no MCP id can be "*". */
 export const ALL_MCPS = "*";
 
+/**
+ * SQL that queues, for the rollup job, the minute (of ended_at) of every finished summary among
+ * the rows of `source` (a table or CTE with mcp_id and ended_at), once per (MCP, minute). The
+ * writer's statement runs it over the summaries its upsert returned; loaders that write summaries
+ * straight into the table run it the same way.
+ */
+export function queueFinishedMinutesSql(source: string): string {
+  return `INSERT INTO interaction_rollup_queue (mcp_id, minute)
+    SELECT DISTINCT mcp_id, date_trunc('minute', ended_at, 'UTC') FROM ${source} WHERE ended_at IS NOT NULL`;
+}
+
 /** Takes the job's lock for this transaction, or returns false when another replica holds it. */
 export async function tryLockRollups(client: PoolClient): Promise<boolean> {
   const { rows } = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock(${ROLLUP_LOCK}) AS locked`);
